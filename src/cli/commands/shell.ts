@@ -1,0 +1,78 @@
+import { spawn, spawnSync } from 'node:child_process';
+import readline from 'node:readline/promises';
+import { Command } from 'commander';
+import { socketUrl } from '../../db/open.js';
+import { PgliteDb } from '../../db/pglite.js';
+import { PostgresDb } from '../../db/postgres.js';
+import { serveSocket } from '../../db/socket.js';
+import type { Db } from '../../db/types.js';
+import { action, configFrom, dbOptions, describeTarget, makeLogger, withDatabase, type DbCommandOptions } from '../context.js';
+import { formatError, renderTable } from '../output.js';
+
+function hasPsql(): boolean {
+  return spawnSync('psql', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+function runPsql(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('psql', [url], { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+/** A small prompt for machines without psql: statements end with `;`, \q quits. */
+async function prompt(db: Db): Promise<number> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+  process.stdout.write('robbieverse SQL prompt (psql not found). End statements with ;  — \\q to quit.\n');
+  let buf = '';
+  rl.setPrompt(buf ? 'robbie-> ' : 'robbie=> ');
+  rl.prompt();
+  for await (const line of rl) {
+    if (!buf && /^\s*\\q\s*$/.test(line)) break;
+    buf += line + '\n';
+    if (/;\s*$/.test(line)) {
+      try {
+        const r = await db.exec(buf);
+        process.stdout.write((r.fields.length ? renderTable(r.fields.map((f) => f.name), r.rows) : 'OK') + '\n');
+      } catch (err) {
+        process.stdout.write(formatError(err) + '\n');
+      }
+      buf = '';
+    }
+    rl.setPrompt(buf ? 'robbie-> ' : 'robbie=> ');
+    rl.prompt();
+  }
+  rl.close();
+  return 0;
+}
+
+export function shellCommand(): Command {
+  const cmd = new Command('shell')
+    .summary('open an interactive SQL shell (psql when installed)')
+    .description(
+      'On a server: psql with the same URL. On the embedded database: psql through a local socket\n' +
+        '(the running `robbieverse up`\'s, or a temporary one), or a built-in prompt when psql is missing.',
+    )
+    .addHelpText('after', `\nExamples:\n  $ robbieverse db shell\n  $ robbieverse db shell --url postgres://app@localhost/robbie`);
+  dbOptions(cmd);
+  return cmd.action(
+    action(async (o: DbCommandOptions) => {
+      const cfg = configFrom(o);
+      return withDatabase(cfg, { command: 'robbieverse db shell', logger: makeLogger(cfg) }, async (opened) => {
+        process.stderr.write(`connected to the ${describeTarget(opened)}\n`);
+        const psql = hasPsql();
+        if (opened.db instanceof PostgresDb && psql) return runPsql(opened.db.url);
+        if (opened.db instanceof PgliteDb && psql) {
+          const sock = await serveSocket(opened.db, cfg.socketHost, 0, 1);
+          try {
+            return await runPsql(socketUrl(sock));
+          } finally {
+            await sock.stop();
+          }
+        }
+        return prompt(opened.db);
+      });
+    }),
+  );
+}

@@ -1,0 +1,74 @@
+import { Command, Option } from 'commander';
+import { PgliteDb } from '../../db/pglite.js';
+import { socketUrl } from '../../db/open.js';
+import { serveSocket, type ServedSocket } from '../../db/socket.js';
+import { migrate } from '../../migrate/runner.js';
+import { openDatabase } from '../../db/open.js';
+import { action, configFrom, dbOptions, describeTarget, makeLogger, migrationsFrom, type DbCommandOptions } from '../context.js';
+import { color, ms } from '../output.js';
+import { migrationProgress } from '../progress.js';
+
+export function upCommand(): Command {
+  const cmd = new Command('up')
+    .summary('create or open the database, migrate it, and keep it running')
+    .description(
+      'Creates or opens the embedded database (or the server in DATABASE_URL / --url), applies pending\n' +
+        'migrations, and keeps running until Ctrl-C. The embedded database is served on a local\n' +
+        'Postgres-protocol socket, so `robbieverse db …` commands, psql and programs can use it meanwhile.',
+    )
+    .addOption(new Option('--port <n>', 'socket port for the embedded database (0 = any free port; default 54329 or $ROBBIEVERSE_SOCKET_PORT)').argParser((v) => Number(v)))
+    .addOption(new Option('--no-socket', 'do not serve the embedded database on a socket'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ npx robbieverse up                                  # embedded database in ./.robbieverse
+  $ robbieverse up --home /var/lib/robbieverse --port 5500
+  $ DATABASE_URL=postgres://app@localhost/robbie robbieverse up
+
+Meanwhile, in another terminal:
+  $ robbieverse db query "SELECT * FROM robbieverse_meta.schema_migrations"
+  $ psql postgres://postgres@127.0.0.1:54329/postgres`,
+    );
+  dbOptions(cmd, { migrations: true });
+  return cmd.action(
+    action(async (o: DbCommandOptions & { port?: number; socket: boolean }) => {
+      const t0 = Date.now();
+      const cfg = configFrom(o, { socketPort: o.port });
+      const logger = makeLogger(cfg);
+      const files = migrationsFrom(o);
+      const err = (s: string) => process.stderr.write(s);
+      err(`${color.bold('robbieverse up')}\n`);
+      const opened = await openDatabase(cfg, { command: 'robbieverse up', exclusive: true, logger });
+      let socket: ServedSocket | undefined;
+      try {
+        err(`database: ${describeTarget(opened)}${opened.db instanceof PgliteDb ? color.dim(` (opened in ${ms(Date.now() - t0)})`) : ''}\n`);
+        const result = await migrate(opened.db, { files, lockTimeoutMs: cfg.lockTimeoutMs, onEvent: migrationProgress() });
+        if (opened.db instanceof PgliteDb && o.socket) {
+          socket = await serveSocket(opened.db, cfg.socketHost, cfg.socketPort);
+          opened.lock?.setSocket({ host: socket.host, port: socket.port });
+        }
+        const lines = [
+          `${color.green('✓')} ready in ${ms(Date.now() - t0)}: ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} applied now, ${result.alreadyApplied} before`,
+        ];
+        if (opened.dataDir) lines.push(`  data:    ${opened.dataDir}`);
+        if (socket) {
+          lines.push(`  socket:  ${socket.host}:${socket.port}  (psql ${socketUrl(socket).replace('?sslmode=disable', '')})`);
+          lines.push(`  try:     robbieverse db query "SELECT * FROM robbieverse_meta.schema_migrations"${o.home ? ` --home ${o.home}` : ''}`);
+        }
+        lines.push(color.dim('  press Ctrl-C to stop'));
+        err(lines.join('\n') + '\n');
+        const signal = await new Promise<NodeJS.Signals>((resolve) => {
+          process.once('SIGINT', () => resolve('SIGINT'));
+          process.once('SIGTERM', () => resolve('SIGTERM'));
+        });
+        err(`\n${signal}: stopping…\n`);
+      } finally {
+        await socket?.stop().catch(() => {});
+        await opened.close();
+      }
+      err(`${color.green('✓')} stopped; the database is closed${opened.lock ? ' and unlocked' : ''}\n`);
+      return 0;
+    }),
+  );
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { migrateCommand } from './commands/migrate.js';
+import { queryCommand } from './commands/query.js';
+import { resetCommand } from './commands/reset.js';
+import { shellCommand } from './commands/shell.js';
+import { sqlCommand } from './commands/sql.js';
+import { statusCommand } from './commands/status.js';
+import { upCommand } from './commands/up.js';
+
+const program = new Command('robbieverse')
+  .description('One PostgreSQL database for a business run with AI assistants: schema, migrations and tools.\nRuns on an embedded PostgreSQL (PGlite, nothing to install) or on a server via DATABASE_URL.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ robbieverse up                      # create/open ./.robbieverse, migrate, serve until Ctrl-C
+  $ robbieverse db status               # what is applied, what is pending
+  $ robbieverse db query "SELECT 1"     # works while \`up\` runs, through its socket
+  $ DATABASE_URL=postgres://app@localhost/robbie robbieverse db migrate
+
+Settings (strongest first): flags > environment > robbieverse.config.json > defaults
+  DATABASE_URL, ROBBIEVERSE_HOME, ROBBIEVERSE_SOCKET_PORT, ROBBIEVERSE_LOCK_TIMEOUT_MS,
+  ROBBIEVERSE_LOG_LEVEL, NO_COLOR
+
+Exit codes: 0 ok · 1 failed · 2 bad usage or configuration · 3 migration drift
+            4 database held by another process · 5 cannot connect`,
+  );
+
+const db = new Command('db').summary('migrate, inspect and query the database').description('Database commands: migrate, status, sql, query, shell, reset.');
+db.addCommand(migrateCommand())
+  .addCommand(statusCommand())
+  .addCommand(sqlCommand())
+  .addCommand(queryCommand())
+  .addCommand(shellCommand())
+  .addCommand(resetCommand());
+
+program.addCommand(upCommand()).addCommand(db);
+program.exitOverride((err) => {
+  process.exit(err.exitCode === 0 ? 0 : 2);
+});
+await program.parseAsync(process.argv);

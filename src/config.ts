@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { RobbieverseError } from './errors.js';
+
+/** Where settings come from, strongest first: flags > environment > config file > defaults. */
+export const DEFAULT_SOCKET_PORT = 54329;
+export const CONFIG_FILE = 'robbieverse.config.json';
+
+const fileSchema = z
+  .object({
+    url: z.string().min(1).optional(),
+    home: z.string().min(1).optional(),
+    socketHost: z.string().min(1).optional(),
+    socketPort: z.number().int().min(0).max(65535).optional(),
+    lockTimeoutMs: z.number().int().positive().optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  })
+  .strict();
+
+export type ConfigFile = z.infer<typeof fileSchema>;
+
+export interface Config {
+  /** A postgres:// URL or memory://; undefined = the embedded database in `home`. */
+  url: string | undefined;
+  home: string;
+  socketHost: string;
+  socketPort: number;
+  lockTimeoutMs: number;
+  logLevel: NonNullable<ConfigFile['logLevel']>;
+}
+
+export interface ConfigFlags {
+  url?: string;
+  home?: string;
+  socketPort?: number;
+  lockTimeoutMs?: number;
+}
+
+function readConfigFile(cwd: string): ConfigFile {
+  const file = path.join(cwd, CONFIG_FILE);
+  if (!fs.existsSync(file)) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new RobbieverseError('E_CONFIG', `${file} is not valid JSON: ${(err as Error).message}`, {
+      hint: 'fix the file or remove it',
+    });
+  }
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
+    throw new RobbieverseError('E_CONFIG', `${file}: ${problems}`, {
+      hint: `allowed keys: ${Object.keys(fileSchema.shape).join(', ')}`,
+    });
+  }
+  return parsed.data;
+}
+
+function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RobbieverseError('E_CONFIG', `${name}=${v} is not a non-negative integer`);
+  }
+  return n;
+}
+
+export function validateUrl(url: string): string {
+  if (url === 'memory://' || /^postgres(ql)?:\/\//.test(url)) return url;
+  throw new RobbieverseError('E_CONFIG', `unsupported database URL "${url}"`, {
+    hint: 'use postgres://user:password@host:5432/dbname for a server, memory:// for a throwaway embedded database, or no URL for the embedded database in ./.robbieverse',
+  });
+}
+
+export function resolveConfig(
+  flags: ConfigFlags = {},
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+): Config {
+  const file = readConfigFile(cwd);
+  const url = flags.url ?? (env.DATABASE_URL || undefined) ?? file.url;
+  const home = flags.home ?? (env.ROBBIEVERSE_HOME || undefined) ?? file.home ?? '.robbieverse';
+  return {
+    url: url === undefined ? undefined : validateUrl(url),
+    home: path.resolve(cwd, home),
+    socketHost: env.ROBBIEVERSE_SOCKET_HOST || file.socketHost || '127.0.0.1',
+    socketPort: flags.socketPort ?? envInt(env, 'ROBBIEVERSE_SOCKET_PORT') ?? file.socketPort ?? DEFAULT_SOCKET_PORT,
+    lockTimeoutMs: flags.lockTimeoutMs ?? envInt(env, 'ROBBIEVERSE_LOCK_TIMEOUT_MS') ?? file.lockTimeoutMs ?? 60_000,
+    logLevel: (env.ROBBIEVERSE_LOG_LEVEL as Config['logLevel']) || file.logLevel || 'warn',
+  };
+}

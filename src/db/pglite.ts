@@ -1,0 +1,69 @@
+import { PGlite, type Results, type Transaction } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import type { Db, Queryable, QueryResult } from './types.js';
+
+function toResult<R>(r: Results<R> | undefined): QueryResult<R> {
+  if (!r) return { rows: [], fields: [], rowCount: 0 };
+  return {
+    rows: r.rows,
+    fields: r.fields.map((f) => ({ name: f.name })),
+    rowCount: r.affectedRows ?? r.rows.length,
+  };
+}
+
+function wrap(target: PGlite | Transaction): Queryable {
+  return {
+    async query<R>(sql: string, params?: unknown[]) {
+      return toResult<R>(await target.query<R>(sql, params));
+    },
+    async exec(sql: string) {
+      const all = await target.exec(sql);
+      return toResult(all[all.length - 1] as Results<Record<string, unknown>> | undefined);
+    },
+  };
+}
+
+/** Embedded PostgreSQL (WASM) with pgvector. `dataDir` undefined = in memory. */
+export class PgliteDb implements Db {
+  readonly engine = 'pglite' as const;
+  readonly location: string;
+  private readonly q: Queryable;
+
+  private constructor(
+    readonly pg: PGlite,
+    dataDir: string | undefined,
+  ) {
+    this.location = dataDir ?? 'memory://';
+    this.q = wrap(pg);
+  }
+
+  static async open(dataDir?: string): Promise<PgliteDb> {
+    const pg = await PGlite.create(dataDir, { extensions: { vector } });
+    return new PgliteDb(pg, dataDir);
+  }
+
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]) {
+    return this.q.query<R>(sql, params);
+  }
+
+  exec(sql: string) {
+    return this.q.exec(sql);
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.pg.transaction((tx) => fn(wrap(tx)));
+  }
+
+  /** PGlite has exactly one session; holding it for `fn` is the default. */
+  withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T> {
+    return fn(this.q);
+  }
+
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    return this.pg.listen(channel, onNotify);
+  }
+
+  async close(): Promise<void> {
+    if (!this.pg.closed) await this.pg.close();
+  }
+}

@@ -1,0 +1,130 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { RobbieverseError } from '../errors.js';
+import type { Db, Queryable, QueryResult } from './types.js';
+
+/** The URL with its password replaced, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}
+
+function toResult<R>(r: pg.QueryResult | pg.QueryResult[] | undefined): QueryResult<R> {
+  const last = Array.isArray(r) ? r[r.length - 1] : r;
+  if (!last) return { rows: [], fields: [], rowCount: 0 };
+  return {
+    rows: last.rows as R[],
+    fields: (last.fields ?? []).map((f) => ({ name: f.name })),
+    rowCount: last.rowCount ?? last.rows.length,
+  };
+}
+
+function wrapClient(c: pg.ClientBase | pg.Pool): Queryable {
+  return {
+    async query<R>(sql: string, params?: unknown[]) {
+      return toResult<R>(await c.query(sql, params as unknown[] | undefined));
+    },
+    async exec(sql: string) {
+      // No parameters: node-postgres uses the simple protocol, which allows many statements.
+      return toResult(await (c.query(sql) as unknown as Promise<pg.QueryResult | pg.QueryResult[]>));
+    },
+  };
+}
+
+export interface PostgresOptions {
+  max?: number;
+  logger?: Logger;
+  applicationName?: string;
+}
+
+/** A PostgreSQL server through a node-postgres pool. */
+export class PostgresDb implements Db {
+  readonly engine = 'postgres' as const;
+  readonly location: string;
+  readonly pool: pg.Pool;
+  private readonly q: Queryable;
+
+  private constructor(
+    readonly url: string,
+    opts: PostgresOptions,
+  ) {
+    this.location = redactUrl(url);
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: opts.max ?? 10,
+      application_name: opts.applicationName ?? 'robbieverse',
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+    });
+    // An idle client whose server went away emits 'error' on the pool; without a handler
+    // node would crash the process. The pool discards that client and makes a new one later.
+    this.pool.on('error', (err) => {
+      opts.logger?.warn({ err: err.message }, 'idle database connection lost; it will be replaced');
+    });
+    this.q = wrapClient(this.pool);
+  }
+
+  static async open(url: string, opts: PostgresOptions = {}): Promise<PostgresDb> {
+    const db = new PostgresDb(url, opts);
+    try {
+      await db.pool.query('SELECT 1');
+    } catch (err) {
+      await db.pool.end().catch(() => {});
+      throw new RobbieverseError('E_CONNECT', `cannot connect to ${db.location}: ${(err as Error).message}`, {
+        hint: 'check that the server is running and the URL (DATABASE_URL or --url) is right',
+        cause: err,
+      });
+    }
+    return db;
+  }
+
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]) {
+    return this.q.query<R>(sql, params);
+  }
+
+  exec(sql: string) {
+    return this.q.exec(sql);
+  }
+
+  async withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
+    try {
+      return await fn(wrapClient(client));
+    } catch (err) {
+      broken ??= err instanceof Error && /Connection terminated|ECONNRESET/.test(err.message) ? err : undefined;
+      throw err;
+    } finally {
+      client.off('error', onError);
+      // A client whose connection failed must not go back to the pool.
+      client.release(broken);
+    }
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.withSession(async (s) => {
+      await s.query('BEGIN');
+      try {
+        const out = await fn(s);
+        await s.query('COMMIT');
+        return out;
+      } catch (err) {
+        await s.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

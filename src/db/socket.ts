@@ -1,0 +1,31 @@
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { RobbieverseError } from '../errors.js';
+import type { PgliteDb } from './pglite.js';
+
+export interface ServedSocket {
+  host: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Serves an embedded database on a local Postgres-protocol socket, so other processes (the CLI,
+ * psql, programs using `pg`) can use it while this process holds the files.
+ */
+export async function serveSocket(db: PgliteDb, host: string, port: number, maxConnections = 16): Promise<ServedSocket> {
+  const server = new PGLiteSocketServer({ db: db.pg, host, port, maxConnections });
+  try {
+    await server.start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RobbieverseError('E_CONNECT', `cannot serve the embedded database on ${host}:${port}: ${(err as Error).message}`, {
+      hint:
+        code === 'EADDRINUSE'
+          ? `another program uses port ${port}; choose another with --port N or ROBBIEVERSE_SOCKET_PORT (0 picks a free one)`
+          : 'check the host and port settings',
+      cause: err,
+    });
+  }
+  const [, p] = server.getServerConn().split(/:(?=\d+$)/);
+  return { host, port: Number(p), stop: () => server.stop() };
+}

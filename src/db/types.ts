@@ -1,0 +1,75 @@
+/** The database port: the only way the rest of the toolkit talks to PostgreSQL or PGlite. */
+
+export interface QueryResult<R = Record<string, unknown>> {
+  rows: R[];
+  fields: { name: string }[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  /** One statement, with `$1`-style parameters. */
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+  /** Any number of statements, no parameters (simple protocol); returns the last result set. */
+  exec(sql: string): Promise<QueryResult>;
+}
+
+export type Engine = 'pglite' | 'postgres';
+
+export interface Notification {
+  channel: string;
+  payload: string;
+}
+
+export interface Db extends Queryable {
+  readonly engine: Engine;
+  /** Where the data lives, for messages: a directory, `memory://`, or a URL without password. */
+  readonly location: string;
+  /** Runs `fn` in one transaction: commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Runs `fn` on one pinned session (for session-level state such as advisory locks). */
+  withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface Capabilities {
+  engine: Engine;
+  /** e.g. 150018 */
+  serverVersionNum: number;
+  serverVersion: string;
+  /** Extensions the server could create (pg_available_extensions). */
+  extensions: { vector: boolean; pg_trgm: boolean; pgcrypto: boolean };
+  /** The embedding column type migrations use: pgvector's `vector`, else `real[]`. */
+  embeddingType: 'vector' | 'real[]';
+}
+
+/** The names a migration can test with `-- @if NAME` (and `-- @if !NAME`). */
+export const CAPABILITY_FLAGS = ['vector', 'pg_trgm', 'pgcrypto', 'pglite'] as const;
+export type CapabilityFlag = (typeof CAPABILITY_FLAGS)[number];
+
+export function capabilityFlags(c: Capabilities): Record<CapabilityFlag, boolean> {
+  return {
+    vector: c.extensions.vector,
+    pg_trgm: c.extensions.pg_trgm,
+    pgcrypto: c.extensions.pgcrypto,
+    pglite: c.engine === 'pglite',
+  };
+}
+
+/** Asks the server itself, so a PGlite reached through its socket still counts as PGlite. */
+export async function detectCapabilities(db: Queryable): Promise<Capabilities> {
+  const { rows } = await db.query<{ num: string; version: string; full: string; vector: boolean; pg_trgm: boolean; pgcrypto: boolean }>(
+    `SELECT current_setting('server_version_num') AS num, version() AS full,
+            current_setting('server_version') AS version,
+            EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS vector,
+            EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') AS pg_trgm,
+            EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pgcrypto') AS pgcrypto`,
+  );
+  const r = rows[0]!;
+  return {
+    engine: /PGlite/i.test(r.full) ? 'pglite' : 'postgres',
+    serverVersionNum: Number(r.num),
+    serverVersion: r.version,
+    extensions: { vector: r.vector, pg_trgm: r.pg_trgm, pgcrypto: r.pgcrypto },
+    embeddingType: r.vector ? 'vector' : 'real[]',
+  };
+}

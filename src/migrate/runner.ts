@@ -1,0 +1,136 @@
+import { asServerError, RobbieverseError } from '../errors.js';
+import { capabilityFlags, detectCapabilities, type Capabilities, type Db, type Queryable } from '../db/types.js';
+import { renderForCapabilities } from './directives.js';
+import type { MigrationFile } from './files.js';
+import { META_DDL, readHistory, recordCapabilities } from './history.js';
+import { driftError, planMigrations } from './plan.js';
+import { lineAt, splitStatements } from './split.js';
+
+/** Two-key advisory lock that serialises migrators on one server ('RBVS', 1). */
+export const MIGRATION_LOCK: [number, number] = [0x52425653, 1];
+
+export type MigrateEvent =
+  | { type: 'capabilities'; capabilities: Capabilities }
+  | { type: 'lock-wait'; holderPid: number | null }
+  | { type: 'lock-acquired'; waitedMs: number }
+  | { type: 'plan'; pending: number; applied: number }
+  | { type: 'migration-start'; name: string; index: number; total: number; statements: number }
+  | { type: 'migration-done'; name: string; index: number; total: number; ms: number };
+
+export interface MigrateOptions {
+  files: MigrationFile[];
+  /** How long to wait for another migrator, and for each statement's locks (ms). */
+  lockTimeoutMs?: number;
+  onEvent?: (e: MigrateEvent) => void;
+}
+
+export interface MigrateResult {
+  applied: { name: string; ms: number }[];
+  alreadyApplied: number;
+  capabilities: Capabilities;
+  ms: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function acquireMigrationLock(s: Queryable, timeoutMs: number, onEvent?: (e: MigrateEvent) => void): Promise<void> {
+  const t0 = Date.now();
+  let announced = false;
+  for (;;) {
+    const { rows } = await s.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', MIGRATION_LOCK);
+    if (rows[0]?.ok) {
+      if (announced) onEvent?.({ type: 'lock-acquired', waitedMs: Date.now() - t0 });
+      return;
+    }
+    if (!announced) {
+      announced = true;
+      const holder = await s.query<{ pid: number }>(
+        `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::int::oid AND objid = $2::int::oid AND granted LIMIT 1`,
+        MIGRATION_LOCK,
+      );
+      onEvent?.({ type: 'lock-wait', holderPid: holder.rows[0]?.pid ?? null });
+    }
+    if (Date.now() - t0 > timeoutMs) {
+      throw new RobbieverseError('E_MIGRATION_LOCK_TIMEOUT', `another migration has held the migration lock for over ${Math.round(timeoutMs / 1000)} s`, {
+        hint: 'wait for it to finish and run again, or raise --lock-timeout; pg_stat_activity shows who holds it',
+      });
+    }
+    await sleep(50 + Math.random() * 150);
+  }
+}
+
+function failure(file: MigrationFile, stmtLine: number, stmtSql: string, err: unknown): RobbieverseError {
+  const se = asServerError(err);
+  const pos = se?.position !== undefined ? Number(se.position) : NaN;
+  const line = Number.isFinite(pos) ? stmtLine + lineAt(stmtSql, pos - 1) - 1 : stmtLine;
+  const message = se?.message ?? (err as Error)?.message ?? String(err);
+  const extra = [se?.detail && `detail: ${se.detail}`, se?.hint && `server hint: ${se.hint}`, se?.where && `where: ${se.where}`]
+    .filter(Boolean)
+    .join('\n  ');
+  return new RobbieverseError(
+    'E_MIGRATION_FAILED',
+    `${file.file}:${line}: ${message}${se?.code ? ` (SQLSTATE ${se.code})` : ''}${extra ? `\n  ${extra}` : ''}`,
+    {
+      hint: `nothing of ${file.file} was applied (its transaction was rolled back); fix the statement at line ${line} and run \`robbieverse db migrate\` again`,
+      cause: err,
+      details: { file: file.file, line, statementLine: stmtLine, sqlstate: se?.code, serverMessage: message },
+    },
+  );
+}
+
+/**
+ * Applies pending migrations, each in its own transaction, in order, exactly once.
+ * Refuses (and changes nothing) when the history and the files disagree.
+ */
+export async function migrate(db: Db, opts: MigrateOptions): Promise<MigrateResult> {
+  const t0 = Date.now();
+  const lockTimeoutMs = opts.lockTimeoutMs ?? 60_000;
+  const emit = opts.onEvent;
+  const capabilities = await detectCapabilities(db);
+  emit?.({ type: 'capabilities', capabilities });
+  const flags = capabilityFlags(capabilities);
+  const serialise = db.engine === 'postgres';
+
+  return db.withSession(async (s) => {
+    if (serialise) await acquireMigrationLock(s, lockTimeoutMs, emit);
+    try {
+      await s.exec(META_DDL);
+      const plan = planMigrations(opts.files, await readHistory(s));
+      if (plan.drift.length) throw driftError(plan.drift);
+      emit?.({ type: 'plan', pending: plan.pending.length, applied: plan.applied.length });
+      await recordCapabilities(s, capabilities);
+
+      const applied: MigrateResult['applied'] = [];
+      for (const [i, file] of plan.pending.entries()) {
+        const statements = splitStatements(renderForCapabilities(file.sql, file.file, flags));
+        emit?.({ type: 'migration-start', name: file.name, index: i + 1, total: plan.pending.length, statements: statements.length });
+        const m0 = Date.now();
+        await s.exec('BEGIN');
+        try {
+          if (serialise) await s.exec(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
+          for (const st of statements) {
+            try {
+              await s.exec(st.sql);
+            } catch (err) {
+              throw failure(file, st.line, st.sql, err);
+            }
+          }
+          const ms = Date.now() - m0;
+          await s.query(
+            `INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)`,
+            [file.version, file.name, file.checksum, ms],
+          );
+          await s.exec('COMMIT');
+          applied.push({ name: file.name, ms });
+          emit?.({ type: 'migration-done', name: file.name, index: i + 1, total: plan.pending.length, ms });
+        } catch (err) {
+          await s.exec('ROLLBACK').catch(() => {});
+          throw err;
+        }
+      }
+      return { applied, alreadyApplied: plan.applied.length, capabilities, ms: Date.now() - t0 };
+    } finally {
+      if (serialise) await s.query('SELECT pg_advisory_unlock($1, $2)', MIGRATION_LOCK).catch(() => {});
+    }
+  });
+}
