@@ -38,7 +38,10 @@ db.addCommand(migrateCommand())
   .addCommand(resetCommand());
 
 program.addCommand(upCommand()).addCommand(db);
-program.exitOverride((err) => {
-  process.exit(err.exitCode === 0 ? 0 : 2);
-});
+// Usage errors (unknown command or option, missing argument) exit with 2 at every level.
+const usageExit = (c: Command): void => {
+  c.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+  c.commands.forEach(usageExit);
+};
+usageExit(program);
 await program.parseAsync(process.argv);

@@ -7,7 +7,7 @@ function toResult<R>(r: Results<R> | undefined): QueryResult<R> {
   return {
     rows: r.rows,
     fields: r.fields.map((f) => ({ name: f.name })),
-    rowCount: r.affectedRows ?? r.rows.length,
+    rowCount: r.fields.length ? r.rows.length : (r.affectedRows ?? 0),
   };
 }
 

@@ -14,6 +14,16 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** int8 as a number when it fits (as PGlite returns it), else as a string: one shape on both engines. */
+const int8 = (v: string) => {
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : v;
+};
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === 20 && format !== 'binary' ? int8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
 function toResult<R>(r: pg.QueryResult | pg.QueryResult[] | undefined): QueryResult<R> {
   const last = Array.isArray(r) ? r[r.length - 1] : r;
   if (!last) return { rows: [], fields: [], rowCount: 0 };
@@ -59,6 +69,7 @@ export class PostgresDb implements Db {
       max: opts.max ?? 10,
       application_name: opts.applicationName ?? 'robbieverse',
       keepAlive: true,
+      types,
       connectionTimeoutMillis: 10_000,
     });
     // An idle client whose server went away emits 'error' on the pool; without a handler

@@ -18,8 +18,7 @@ export function splitStatements(script: string): Statement[] {
   const push = (end: number) => {
     const text = script.slice(start, end);
     if (/[^\s;]/.test(stripComments(text))) {
-      const lead = text.length - text.trimStart().length;
-      out.push({ sql: text.trim(), line: lineAt(script, start + lead) });
+      out.push({ sql: text.trim(), line: lineAt(script, start + leadingNoise(text)) });
     }
     start = end + 1;
   };
@@ -66,6 +65,12 @@ export function splitStatements(script: string): Statement[] {
   }
   push(n);
   return out;
+}
+
+/** Length of the whitespace and comments before a statement's first token. */
+function leadingNoise(text: string): number {
+  const m = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/.exec(text);
+  return m ? m[0].length : 0;
 }
 
 function stripComments(s: string): string {
