@@ -92,6 +92,11 @@ export async function migrate(db: Db, opts: MigrateOptions): Promise<MigrateResu
   const serialise = db.engine === 'postgres';
 
   return db.withSession(async (s) => {
+    if (serialise && capabilities.engine === 'postgres' && capabilities.serverVersionNum >= 140000) {
+      // If this process dies (kill -9) mid-statement, the server notices within a second and
+      // rolls back, instead of finishing a long statement while holding the migration lock.
+      await s.exec(`SET client_connection_check_interval = '1s'`);
+    }
     if (serialise) await acquireMigrationLock(s, lockTimeoutMs, emit);
     try {
       await s.exec(META_DDL);

@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFixture, createTarget, onPostgres, tmpDir, type TestTarget } from '../helpers/db.js';
+import { json, runCli } from '../helpers/cli.js';
+
+/** pg_dump --schema-only without the lines that differ between two equal databases. */
+function normalisedSchema(url: string): string {
+  const r = spawnSync('pg_dump', ['--schema-only', '--no-owner', '--no-privileges', url], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`pg_dump failed: ${r.stderr}`);
+  return r.stdout
+    .split('\n')
+    .filter((l) => !/^--/.test(l) && !/^SET /.test(l) && !/^SELECT pg_catalog\.set_config/.test(l) && !/^\\(un)?restrict /.test(l) && l.trim() !== '')
+    .join('\n');
+}
+
+function psqlFile(url: string, file: string) {
+  return spawnSync('psql', [url, '-X', '-v', 'ON_ERROR_STOP=1', '-f', file], { encoding: 'utf8' });
+}
+
+describe.skipIf(!onPostgres)('`db sql`: one file for psql, safe to run twice', () => {
+  const targets: TestTarget[] = [];
+  let out: string;
+  beforeAll(() => {
+    out = tmpDir('rv-bundle-');
+  });
+  afterAll(async () => {
+    for (const t of targets) await t.cleanup();
+    fs.rmSync(out, { recursive: true, force: true });
+  });
+
+  for (const source of ['built-in schema', 'fixture migrations']) {
+    it(`gives the same catalog as db migrate, applied twice without error (${source})`, async () => {
+      const extra = source === 'fixture migrations' ? ['--migrations', copyFixture('basic')] : [];
+      const file = path.join(out, `bundle-${targets.length}.sql`);
+      const gen = await runCli(['db', 'sql', ...extra, '-o', file]);
+      expect(gen.code, gen.stderr).toBe(0);
+
+      const viaPsql = await createTarget();
+      const viaRunner = await createTarget();
+      targets.push(viaPsql, viaRunner);
+      const first = psqlFile(viaPsql.url!, file);
+      expect(first.status, first.stderr).toBe(0);
+      expect(first.stderr).toBe('');
+      const schemaAfterFirst = normalisedSchema(viaPsql.url!);
+      const second = psqlFile(viaPsql.url!, file);
+      expect(second.status, second.stderr).toBe(0);
+      expect(second.stdout).not.toMatch(/applying/);
+      expect(normalisedSchema(viaPsql.url!)).toBe(schemaAfterFirst);
+
+      const m = await runCli(['db', 'migrate', ...extra, ...viaRunner.args]);
+      expect(m.code, m.stderr).toBe(0);
+      expect(normalisedSchema(viaRunner.url!)).toBe(schemaAfterFirst);
+
+      // The runner accepts the database the bundle built: same history, same checksums.
+      const status = await runCli(['db', 'status', ...extra, ...viaPsql.args, '--json']);
+      expect(status.code, status.stdout).toBe(0);
+      expect(json(status)).toMatchObject({ pending: [], drift: [], upToDate: true });
+    });
+  }
+
+  it('refuses to run over a database whose applied migrations differ', async () => {
+    const dir = copyFixture('basic');
+    const t = await createTarget();
+    targets.push(t);
+    expect((await runCli(['db', 'migrate', '--migrations', dir, ...t.args])).code).toBe(0);
+    fs.appendFileSync(path.join(dir, '001-accounts.sql'), '\n-- edited\n');
+    const file = path.join(out, 'edited.sql');
+    await runCli(['db', 'sql', '--migrations', dir, '-o', file]);
+    const r = psqlFile(t.url!, file);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/applied migrations differ from this bundle: 001-accounts/);
+  });
+});
