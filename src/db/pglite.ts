@@ -1,5 +1,4 @@
-import { PGlite, type Results, type Transaction } from '@electric-sql/pglite';
-import { vector } from '@electric-sql/pglite-pgvector';
+import type { PGlite, Results, Transaction } from '@electric-sql/pglite';
 import type { Db, Queryable, QueryResult } from './types.js';
 
 function toResult<R>(r: Results<R> | undefined): QueryResult<R> {
@@ -38,6 +37,8 @@ export class PgliteDb implements Db {
   }
 
   static async open(dataDir?: string): Promise<PgliteDb> {
+    // Loaded on demand: commands that talk to a server never pay for the WASM build.
+    const [{ PGlite }, { vector }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-pgvector')]);
     const pg = await PGlite.create(dataDir, { extensions: { vector } });
     return new PgliteDb(pg, dataDir);
   }

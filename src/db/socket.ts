@@ -1,4 +1,3 @@
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { RobbieverseError } from '../errors.js';
 import type { PgliteDb } from './pglite.js';
 
@@ -13,6 +12,7 @@ export interface ServedSocket {
  * psql, programs using `pg`) can use it while this process holds the files.
  */
 export async function serveSocket(db: PgliteDb, host: string, port: number, maxConnections = 16): Promise<ServedSocket> {
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const server = new PGLiteSocketServer({ db: db.pg, host, port, maxConnections });
   try {
     await server.start();

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RobbieverseError } from '../errors.js';
 import { checkDirectives } from './directives.js';
+import { splitStatements } from './split.js';
 
 export interface MigrationFile {
   /** The number in front of the name: 1 for 001-core.sql. */
@@ -41,6 +42,12 @@ export function toMigrations(entries: { file: string; sql: string }[]): Migratio
     }
     byVersion.set(version, file);
     checkDirectives(sql, file);
+    const txControl = splitStatements(sql).find((st) => /^(BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION|END|SAVEPOINT|RELEASE)\b/i.test(st.sql.replace(/^(\s*--[^\n]*\n|\s+)*/, '')));
+    if (txControl) {
+      throw new RobbieverseError('E_MIGRATION_FILES', `${file}:${txControl.line}: migrations must not contain transaction control (${txControl.sql.split(/\s/)[0]})`, {
+        hint: 'the runner wraps each migration in its own transaction; remove the statement',
+      });
+    }
     out.push({ version, name: file.slice(0, -4), file, sql: sql.replace(/\r\n/g, '\n'), checksum: checksumOf(sql) });
   }
   return out.sort((a, b) => a.version - b.version);

@@ -14,7 +14,7 @@ export type MigrateEvent =
   | { type: 'lock-wait'; holderPid: number | null }
   | { type: 'lock-acquired'; waitedMs: number }
   | { type: 'plan'; pending: number; applied: number }
-  | { type: 'migration-start'; name: string; index: number; total: number; statements: number }
+  | { type: 'migration-start'; name: string; index: number; total: number }
   | { type: 'migration-done'; name: string; index: number; total: number; ms: number };
 
 export interface MigrateOptions {
@@ -56,6 +56,31 @@ async function acquireMigrationLock(s: Queryable, timeoutMs: number, onEvent?: (
       });
     }
     await sleep(50 + Math.random() * 150);
+  }
+}
+
+/**
+ * Turns a failed migration into an error that names file and line. With a server position the
+ * line is exact; without one (a constraint violated at run time, say) the statements are run one
+ * by one in a transaction that is rolled back, to find the one that fails.
+ */
+async function locateFailure(s: Queryable, file: MigrationFile, sql: string, err: unknown): Promise<RobbieverseError> {
+  const se = asServerError(err);
+  if (se?.position !== undefined) return failure(file, 1, sql, err);
+  if (!se) return failure(file, 1, '', err);
+  const statements = splitStatements(sql);
+  await s.exec('BEGIN');
+  try {
+    for (const st of statements) {
+      try {
+        await s.exec(st.sql);
+      } catch (again) {
+        return failure(file, st.line, st.sql, asServerError(again)?.code === se.code ? again : err);
+      }
+    }
+    return failure(file, 1, '', err);
+  } finally {
+    await s.exec('ROLLBACK').catch(() => {});
   }
 }
 
@@ -107,18 +132,18 @@ export async function migrate(db: Db, opts: MigrateOptions): Promise<MigrateResu
 
       const applied: MigrateResult['applied'] = [];
       for (const [i, file] of plan.pending.entries()) {
-        const statements = splitStatements(renderForCapabilities(file.sql, file.file, flags));
-        emit?.({ type: 'migration-start', name: file.name, index: i + 1, total: plan.pending.length, statements: statements.length });
+        const sql = renderForCapabilities(file.sql, file.file, flags);
+        emit?.({ type: 'migration-start', name: file.name, index: i + 1, total: plan.pending.length });
         const m0 = Date.now();
         await s.exec('BEGIN');
         try {
           if (serialise) await s.exec(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
-          for (const st of statements) {
-            try {
-              await s.exec(st.sql);
-            } catch (err) {
-              throw failure(file, st.line, st.sql, err);
-            }
+          try {
+            // The whole file in one round trip; line numbers are kept by the rendering.
+            await s.exec(sql);
+          } catch (err) {
+            await s.exec('ROLLBACK').catch(() => {});
+            throw await locateFailure(s, file, sql, err);
           }
           const ms = Date.now() - m0;
           await s.query(

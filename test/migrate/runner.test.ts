@@ -173,6 +173,9 @@ describe('migration files', () => {
     expect(() => toMigrations([{ file: '001-a.sql', sql: '-- @if vector\nSELECT 1;\n' }])).toThrow(/001-a\.sql:1: "-- @if" is never closed/);
     expect(() => toMigrations([{ file: '001-a.sql', sql: 'SELECT 1;\n-- @if warp_drive\n-- @end\n' }])).toThrow(/001-a\.sql:2: "-- @if warp_drive": expected one of/);
     expect(() => toMigrations([{ file: '001-a.sql', sql: '-- @end\n' }])).toThrow(/without "-- @if"/);
+    expect(() => toMigrations([{ file: '001-a.sql', sql: 'SELECT 1;\n-- done\nCOMMIT;\n' }])).toThrow(/001-a\.sql:3: migrations must not contain transaction control/);
+    // A plpgsql block's own BEGIN is not transaction control.
+    expect(() => toMigrations([{ file: '001-a.sql', sql: 'DO $$ BEGIN PERFORM 1; END $$;\n' }])).not.toThrow();
   });
 
   it('orders by number and treats CRLF as the same content', () => {
