@@ -27,8 +27,16 @@ export interface Spawned {
   done: Promise<CliResult>;
 }
 
-export function spawnCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): Spawned {
-  const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(opts.env), cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export interface CliOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Written to the command's stdin, which is then closed. */
+  input?: string;
+}
+
+export function spawnCli(args: string[], opts: CliOptions = {}): Spawned {
+  const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(opts.env), cwd: opts.cwd, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (opts.input !== undefined) child.stdin!.end(opts.input);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -39,7 +47,7 @@ export function spawnCli(args: string[], opts: { env?: Record<string, string | u
   return { child, stdout: () => out, stderr: () => err, done };
 }
 
-export function runCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return spawnCli(args, opts).done;
 }
 
