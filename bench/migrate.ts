@@ -18,6 +18,7 @@ import { renderForCapabilities } from '../src/migrate/directives.js';
 import { loadMigrationsFromDir } from '../src/migrate/files.js';
 import { migrate } from '../src/migrate/runner.js';
 import { generateSchema } from './generate-schema.js';
+import { writeSection } from './results.js';
 
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 5;
@@ -149,6 +150,5 @@ out(`| migrate the full-size schema (memory://) | ${fmt(median(memMig))} |`);
 out(`\nRSS of the benchmark process after the PGlite runs: ${(pgliteRss / 2 ** 20).toFixed(0)} MiB.`);
 
 fs.rmSync(work, { recursive: true, force: true });
-const header = `# Benchmark results\n\nLatest run of \`npm run bench\` (bench/migrate.ts), ${new Date().toISOString().slice(0, 10)}, on this project's CI machine kind (${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB). Ratios are against a baseline measured in the same run.\n`;
-fs.writeFileSync(path.join(root, 'bench', 'RESULTS.md'), header + results.join('\n') + '\n');
-console.log('\nwrote bench/RESULTS.md');
+writeSection('migrate', results.join('\n'));
+console.log('\nupdated bench/RESULTS.md');

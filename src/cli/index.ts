@@ -7,6 +7,8 @@ import { shellCommand } from './commands/shell.js';
 import { sqlCommand } from './commands/sql.js';
 import { statusCommand } from './commands/status.js';
 import { upCommand } from './commands/up.js';
+import { verifyCommand } from './commands/verify.js';
+import { schemaCommand } from './commands/schema.js';
 
 const program = new Command('robbieverse')
   .description('One PostgreSQL database for a business run with AI assistants: schema, migrations and tools.\nRuns on an embedded PostgreSQL (PGlite, nothing to install) or on a server via DATABASE_URL.')
@@ -25,19 +27,20 @@ Settings (strongest first): flags > environment > robbieverse.config.json > defa
   DATABASE_URL, ROBBIEVERSE_HOME, ROBBIEVERSE_SOCKET_PORT, ROBBIEVERSE_LOCK_TIMEOUT_MS,
   ROBBIEVERSE_LOG_LEVEL, NO_COLOR
 
-Exit codes: 0 ok · 1 failed · 2 bad usage or configuration · 3 migration drift
+Exit codes: 0 ok · 1 failed · 2 bad usage or configuration · 3 drift, or a failed check
             4 database held by another process · 5 cannot connect`,
   );
 
-const db = new Command('db').summary('migrate, inspect and query the database').description('Database commands: migrate, status, sql, query, shell, reset.');
+const db = new Command('db').summary('migrate, inspect and query the database').description('Database commands: migrate, status, verify, sql, query, shell, reset.');
 db.addCommand(migrateCommand())
   .addCommand(statusCommand())
+  .addCommand(verifyCommand())
   .addCommand(sqlCommand())
   .addCommand(queryCommand())
   .addCommand(shellCommand())
   .addCommand(resetCommand());
 
-program.addCommand(upCommand()).addCommand(db);
+program.addCommand(upCommand()).addCommand(db).addCommand(schemaCommand());
 // Usage errors (unknown command or option, missing argument) exit with 2 at every level.
 const usageExit = (c: Command): void => {
   c.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));

@@ -60,6 +60,21 @@ describe.skipIf(!onPostgres)('`db sql`: one file for psql, safe to run twice', (
     });
   }
 
+  it('the checked-in database/init-unified-schema.sql runs twice with psql -f, as the seed README says', async () => {
+    const t = await createTarget();
+    targets.push(t);
+    const file = path.join(import.meta.dirname, '..', '..', 'database', 'init-unified-schema.sql');
+    for (const run of [1, 2]) {
+      const r = psqlFile(t.url!, file);
+      expect(r.status, `run ${run}: ${r.stderr}`).toBe(0);
+      expect(r.stderr).toBe('');
+    }
+    const count = spawnSync('psql', [t.url!, '-XAtc', `SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'`], { encoding: 'utf8' });
+    expect(Number(count.stdout.trim())).toBeGreaterThanOrEqual(85);
+    const verify = await runCli(['db', 'verify', ...t.args, '--json']);
+    expect(verify.code, verify.stdout).toBe(0);
+  });
+
   it('refuses to run over a database whose applied migrations differ', async () => {
     const dir = copyFixture('basic');
     const t = await createTarget();

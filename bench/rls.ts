@@ -1,0 +1,116 @@
+/**
+ * The cost of row-level security: contacts with 100,000 rows across 100 organizations.
+ * A primary-key lookup and a 50-row page, as org A's application role (RLS applies) vs the
+ * owner (no RLS), in the same run, on PostgreSQL 15 (throwaway cluster) and on PGlite.
+ * Prints a table and appends it to bench/RESULTS.md (replacing the previous RLS section).
+ * Usage: npx tsx bench/rls.ts [--iterations 2000]
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { PgliteDb } from '../src/db/pglite.js';
+import { PostgresDb } from '../src/db/postgres.js';
+import type { Db, Queryable } from '../src/db/types.js';
+import { embeddedMigrations } from '../src/migrate/embedded.js';
+import { migrate } from '../src/migrate/runner.js';
+import { writeSection } from './results.js';
+
+const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
+const iterations = Number(process.argv[process.argv.indexOf('--iterations') + 1]) || 2000;
+const ORGS = 100;
+const PER_ORG = 1000;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function load(db: Db): Promise<{ orgA: string; userA: string; ids: string[] }> {
+  await migrate(db, { files: embeddedMigrations() });
+  await db.transaction(async (tx) => {
+    // Bulk load without the audit trigger (superuser only); the tables' policies stay on.
+    await tx.exec(`SET LOCAL session_replication_role = replica`);
+    await tx.exec(`
+      INSERT INTO organizations (name) SELECT 'bench org ' || g FROM generate_series(1, ${ORGS}) g;
+      INSERT INTO contacts (org_id, first_name, last_name, email, tags)
+      SELECT o.id, 'First' || g, 'Last' || g, 'p' || g || '@example.test', ARRAY['bench']
+        FROM (SELECT id FROM organizations WHERE name LIKE 'bench org %') o, generate_series(1, ${PER_ORG}) g;
+      ANALYZE contacts;`);
+  });
+  const orgA = (await db.query<{ id: string }>(`SELECT id FROM organizations WHERE name = 'bench org 1'`)).rows[0]!.id;
+  const user = await db.query<{ id: string }>(
+    `INSERT INTO users (org_id, email, password_hash) VALUES ($1, 'bench@example.test', 'x') RETURNING id`,
+    [orgA],
+  );
+  await db.query(`INSERT INTO organization_memberships (org_id, user_id, role) VALUES ($1, $2, 'owner')`, [orgA, user.rows[0]!.id]);
+  const ids = (await db.query<{ id: string }>(`SELECT id FROM contacts WHERE org_id = $1`, [orgA])).rows.map((r) => r.id);
+  return { orgA, userA: user.rows[0]!.id, ids };
+}
+
+const LOOKUP = `SELECT * FROM contacts WHERE id = $1`;
+const PAGE = `SELECT * FROM contacts WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT 50`;
+
+async function time(n: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < Math.min(200, n); i++) await fn(i); // warm-up
+  const samples: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n / 5; i++) await fn(i);
+    samples.push(((performance.now() - t0) * 1000) / (n / 5));
+  }
+  return median(samples); // µs per query
+}
+
+async function measure(db: Db, label: string): Promise<string[]> {
+  const { orgA, userA, ids } = await load(db);
+  const zero = '00000000-0000-0000-0000-000000000000';
+  const rows: string[] = [];
+  // RLS on, inside one tenant transaction: the policy's own cost.
+  const inTenant = async (fn: (s: Queryable) => Promise<number>) =>
+    db.withSession(async (s) => {
+      await s.exec('BEGIN');
+      await s.query('SELECT app_set_context($1::uuid, $2::uuid)', [orgA, userA]);
+      await s.exec('SET LOCAL ROLE robbie_app');
+      try {
+        return await fn(s);
+      } finally {
+        await s.exec('ROLLBACK');
+      }
+    });
+  const asOwner = (fn: (s: Queryable) => Promise<number>) => db.withSession(fn);
+  for (const [name, sql, args] of [
+    ['primary-key lookup', LOOKUP, (i: number) => [ids[i % ids.length]]],
+    ['50-row page', PAGE, (_i: number) => [orgA, zero]],
+  ] as const) {
+    const owner = await asOwner((s) => time(iterations, (i) => s.query(sql, args(i) as unknown[])));
+    const app = await inTenant((s) => time(iterations, async (i) => {
+      const r = await s.query(sql, args(i) as unknown[]);
+      if (r.rows.length === 0) throw new Error(`${name}: no rows as the app role`);
+    }));
+    rows.push(`| ${label} | ${name} | ${owner.toFixed(0)} µs | ${app.toFixed(0)} µs | ${(app / owner).toFixed(2)}× |`);
+    console.log(rows[rows.length - 1]);
+  }
+  // Isolation holds in the benchmark too: org A's role sees 1,000 of the 100,000 rows.
+  const visible = await inTenant(async (s) => (await s.query<{ n: number }>('SELECT count(*)::int AS n FROM contacts')).rows[0]!.n);
+  if (visible !== PER_ORG) throw new Error(`expected ${PER_ORG} visible rows, got ${visible}`);
+  return rows;
+}
+
+const out: string[] = [
+  `### Row-level security cost — contacts, ${ORGS * PER_ORG} rows in ${ORGS} organizations, median of 5 rounds of ${iterations / 5} queries`,
+  '',
+  '| engine | query | owner (no RLS) | org A app role (RLS) | ratio |',
+  '|---|---|---|---|---|',
+];
+
+const started = execFileSync('bash', [path.join(root, 'scripts', 'throwaway-postgres.sh'), 'start'], { encoding: 'utf8' });
+const env = Object.fromEntries([...started.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]])) as Record<string, string>;
+try {
+  const pgDb = await PostgresDb.open(env.TEST_DATABASE_URL!);
+  out.push(...(await measure(pgDb, 'PostgreSQL 15')));
+  await pgDb.close();
+} finally {
+  execFileSync('bash', [path.join(root, 'scripts', 'throwaway-postgres.sh'), 'stop', env.PG_TMP!]);
+}
+const lite = await PgliteDb.open();
+out.push(...(await measure(lite, 'PGlite')));
+await lite.close();
+
+writeSection('rls', out.join('\n'));
+console.log('\nupdated bench/RESULTS.md');

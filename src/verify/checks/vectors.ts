@@ -1,0 +1,31 @@
+import { failIf, type Check } from '../types.js';
+
+/** Which embedding mode is active, and whether the columns and indexes agree with it. */
+export const vectorMode: Check = {
+  id: 'vector-mode',
+  title: 'vector mode',
+  async run(q) {
+    const ext = await q.query<{ v: string }>(`SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'`);
+    const version = ext.rows[0]?.v;
+    const cols = await q.query<{ t: string; col: string; type: string }>(`
+      SELECT c.relname AS t, a.attname AS col, format_type(a.atttypid, a.atttypmod) AS type
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = 'public' AND c.relkind = 'r' AND NOT a.attisdropped
+         AND a.attname IN ('embedding', 'query_embedding')
+       ORDER BY 1`);
+    const expected = version ? 'vector' : 'real[]';
+    const wrong = cols.rows.filter((r) => r.type !== expected).map((r) => `${r.t}.${r.col} is ${r.type}, expected ${expected}`);
+    const hnsw = await q.query<{ n: number }>(`
+      SELECT count(*)::int AS n FROM pg_class i JOIN pg_am am ON am.oid = i.relam JOIN pg_namespace n ON n.oid = i.relnamespace
+       WHERE n.nspname = 'public' AND am.amname = 'hnsw'`);
+    const summary = version
+      ? `pgvector ${version}: ${cols.rows.length} embedding columns of type vector, ${hnsw.rows[0]!.n} per-model HNSW indexes`
+      : `exact search: pgvector is not available, ${cols.rows.length} embedding columns are real[] and similarity is computed exactly`;
+    return failIf(wrong, summary, 'embedding columns disagree with the vector mode', {
+      mode: version ? 'pgvector' : 'exact',
+      pgvector: version ?? null,
+      embeddingColumns: cols.rows.length,
+      hnswIndexes: hnsw.rows[0]!.n,
+    });
+  },
+};
