@@ -1,24 +1,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import type { z as Z } from 'zod';
 import { RobbieverseError } from './errors.js';
 
 /** Where settings come from, strongest first: flags > environment > config file > defaults. */
 export const DEFAULT_SOCKET_PORT = 54329;
 export const CONFIG_FILE = 'robbieverse.config.json';
 
-const fileSchema = z
-  .object({
-    url: z.string().min(1).optional(),
-    home: z.string().min(1).optional(),
-    socketHost: z.string().min(1).optional(),
-    socketPort: z.number().int().min(0).max(65535).optional(),
-    lockTimeoutMs: z.number().int().positive().optional(),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
-  })
-  .strict();
+/** The config file's shape; zod is loaded only when there is a file to check. */
+async function fileSchema() {
+  const { z } = await import('zod');
+  return z
+    .object({
+      url: z.string().min(1).optional(),
+      home: z.string().min(1).optional(),
+      socketHost: z.string().min(1).optional(),
+      socketPort: z.number().int().min(0).max(65535).optional(),
+      lockTimeoutMs: z.number().int().positive().optional(),
+      logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    })
+    .strict();
+}
 
-export type ConfigFile = z.infer<typeof fileSchema>;
+export type ConfigFile = Z.infer<Awaited<ReturnType<typeof fileSchema>>>;
 
 export interface Config {
   /** A postgres:// URL or memory://; undefined = the embedded database in `home`. */
@@ -37,7 +41,7 @@ export interface ConfigFlags {
   lockTimeoutMs?: number;
 }
 
-function readConfigFile(cwd: string): ConfigFile {
+async function readConfigFile(cwd: string): Promise<ConfigFile> {
   const file = path.join(cwd, CONFIG_FILE);
   if (!fs.existsSync(file)) return {};
   let raw: unknown;
@@ -48,11 +52,12 @@ function readConfigFile(cwd: string): ConfigFile {
       hint: 'fix the file or remove it',
     });
   }
-  const parsed = fileSchema.safeParse(raw);
+  const schema = await fileSchema();
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
     throw new RobbieverseError('E_CONFIG', `${file}: ${problems}`, {
-      hint: `allowed keys: ${Object.keys(fileSchema.shape).join(', ')}`,
+      hint: `allowed keys: ${Object.keys(schema.shape).join(', ')}`,
     });
   }
   return parsed.data;
@@ -75,12 +80,12 @@ export function validateUrl(url: string): string {
   });
 }
 
-export function resolveConfig(
+export async function resolveConfig(
   flags: ConfigFlags = {},
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = process.cwd(),
-): Config {
-  const file = readConfigFile(cwd);
+): Promise<Config> {
+  const file = await readConfigFile(cwd);
   const url = flags.url ?? (env.DATABASE_URL || undefined) ?? file.url;
   const home = flags.home ?? (env.ROBBIEVERSE_HOME || undefined) ?? file.home ?? '.robbieverse';
   return {

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { resolveConfig, type Config } from '../config.js';
 import { openDatabase, type OpenedDb, type OpenOptions } from '../db/open.js';
 import { exitCodeFor } from '../errors.js';
@@ -25,7 +25,7 @@ export function dbOptions(cmd: Command, opts: { migrations?: boolean; json?: boo
   return cmd;
 }
 
-export function configFrom(o: DbCommandOptions, extra: { socketPort?: number } = {}): Config {
+export function configFrom(o: DbCommandOptions, extra: { socketPort?: number } = {}): Promise<Config> {
   return resolveConfig({
     url: o.url,
     home: o.home,
@@ -45,8 +45,23 @@ export function migrationsFrom(o: DbCommandOptions): MigrationFile[] {
   return o.migrations ? loadMigrationsFromDir(o.migrations) : embeddedMigrations();
 }
 
-export function makeLogger(cfg: Config): Logger {
+/** Logs go to stderr as JSON lines; pino is loaded on first use. */
+export async function makeLogger(cfg: Config): Promise<Logger> {
+  const { pino } = await import('pino');
   return pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
+}
+
+/**
+ * The frame of every database command: settings from flags, environment and config file, a
+ * logger, the database opened (or reached through a running `up`), and closed afterwards.
+ */
+export async function withCommandDatabase<T>(
+  o: DbCommandOptions,
+  open: Omit<OpenOptions, 'logger'> & { socketPort?: number },
+  fn: (opened: OpenedDb, cfg: Config) => Promise<T>,
+): Promise<T> {
+  const cfg = await configFrom(o, { socketPort: open.socketPort });
+  return withDatabase(cfg, { ...open, logger: await makeLogger(cfg) }, (opened) => fn(opened, cfg));
 }
 
 export async function withDatabase<T>(cfg: Config, open: OpenOptions, fn: (o: OpenedDb) => Promise<T>): Promise<T> {

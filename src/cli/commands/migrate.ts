@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { migrate } from '../../migrate/runner.js';
-import { action, configFrom, dbOptions, describeTarget, makeLogger, migrationsFrom, withDatabase, type DbCommandOptions } from '../context.js';
+import { action, dbOptions, describeTarget, migrationsFrom, withCommandDatabase, type DbCommandOptions } from '../context.js';
 import { color, ms, printJson } from '../output.js';
 import { migrationProgress } from '../progress.js';
 
@@ -28,9 +28,8 @@ Exit codes: 0 applied or up to date · 1 a migration failed (rolled back) · 3 d
   dbOptions(cmd, { migrations: true, json: true });
   return cmd.action(
     action(async (o: DbCommandOptions) => {
-      const cfg = configFrom(o);
       const files = migrationsFrom(o);
-      return withDatabase(cfg, { command: 'robbieverse db migrate', logger: makeLogger(cfg) }, async (opened) => {
+      return withCommandDatabase(o, { command: 'robbieverse db migrate' }, async (opened, cfg) => {
         if (!o.json) process.stderr.write(color.dim(`database: ${describeTarget(opened)}\n`));
         const result = await migrate(opened.db, { files, lockTimeoutMs: cfg.lockTimeoutMs, onEvent: o.json ? undefined : migrationProgress() });
         if (o.json) printJson({ database: opened.db.location, applied: result.applied, alreadyApplied: result.alreadyApplied, capabilities: result.capabilities, ms: result.ms });

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { action, configFrom, dbOptions, makeLogger, withDatabase, type DbCommandOptions } from '../context.js';
+import { action, dbOptions, withCommandDatabase, type DbCommandOptions } from '../context.js';
 import { printJson, renderTable } from '../output.js';
 
 export function queryCommand(): Command {
@@ -20,8 +20,7 @@ While \`robbieverse up\` runs, this goes through its socket; otherwise it opens 
   dbOptions(cmd, { json: true });
   return cmd.action(
     action(async (sql: string, o: DbCommandOptions) => {
-      const cfg = configFrom(o);
-      return withDatabase(cfg, { command: 'robbieverse db query', logger: makeLogger(cfg) }, async (opened) => {
+      return withCommandDatabase(o, { command: 'robbieverse db query' }, async (opened, cfg) => {
         const r = await opened.db.exec(sql);
         if (o.json) printJson({ rows: r.rows, rowCount: r.rowCount });
         else if (r.fields.length) process.stdout.write(renderTable(r.fields.map((f) => f.name), r.rows) + '\n');

@@ -6,7 +6,6 @@ import { migrate } from '../../migrate/runner.js';
 import { configFrom, dbOptions, describeTarget, makeLogger, migrationsFrom, withDatabase, action, type DbCommandOptions } from '../context.js';
 import { color } from '../output.js';
 import { migrationProgress } from '../progress.js';
-import { openDatabase } from '../../db/open.js';
 
 export function resetCommand(): Command {
   const cmd = new Command('reset')
@@ -21,9 +20,9 @@ export function resetCommand(): Command {
   dbOptions(cmd, { migrations: true });
   return cmd.action(
     action(async (o: DbCommandOptions & { yes?: boolean; empty?: boolean }) => {
-      const cfg = configFrom(o);
+      const cfg = await configFrom(o);
       const files = migrationsFrom(o);
-      const open = { command: 'robbieverse db reset', exclusive: true, logger: makeLogger(cfg) };
+      const open = { command: 'robbieverse db reset', exclusive: true, logger: await makeLogger(cfg) };
       await withDatabase(cfg, open, async (opened) => {
         if (!o.yes) {
           throw new RobbieverseError('E_USAGE', `this would delete every table and row in the ${describeTarget(opened)}`, {

@@ -6,7 +6,7 @@ import { PgliteDb } from '../../db/pglite.js';
 import { PostgresDb } from '../../db/postgres.js';
 import { serveSocket } from '../../db/socket.js';
 import type { Db } from '../../db/types.js';
-import { action, configFrom, dbOptions, describeTarget, makeLogger, withDatabase, type DbCommandOptions } from '../context.js';
+import { action, dbOptions, describeTarget, withCommandDatabase, type DbCommandOptions } from '../context.js';
 import { formatError, renderTable } from '../output.js';
 
 function hasPsql(): boolean {
@@ -58,8 +58,7 @@ export function shellCommand(): Command {
   dbOptions(cmd);
   return cmd.action(
     action(async (o: DbCommandOptions) => {
-      const cfg = configFrom(o);
-      return withDatabase(cfg, { command: 'robbieverse db shell', logger: makeLogger(cfg) }, async (opened) => {
+      return withCommandDatabase(o, { command: 'robbieverse db shell' }, async (opened, cfg) => {
         process.stderr.write(`connected to the ${describeTarget(opened)}\n`);
         const psql = hasPsql();
         if (opened.db instanceof PostgresDb && psql) return runPsql(opened.db.url);

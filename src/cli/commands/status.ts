@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { EXIT } from '../../errors.js';
 import { migrationStatus } from '../../migrate/status.js';
-import { action, configFrom, dbOptions, describeTarget, makeLogger, migrationsFrom, withDatabase, type DbCommandOptions } from '../context.js';
+import { action, dbOptions, describeTarget, migrationsFrom, withCommandDatabase, type DbCommandOptions } from '../context.js';
 import { color, printJson } from '../output.js';
 
 export function statusCommand(): Command {
@@ -20,9 +20,8 @@ Exit codes: 0 no drift (pending migrations are fine) · 3 drift: edited, missing
   dbOptions(cmd, { migrations: true, json: true });
   return cmd.action(
     action(async (o: DbCommandOptions) => {
-      const cfg = configFrom(o);
       const files = migrationsFrom(o);
-      return withDatabase(cfg, { command: 'robbieverse db status', logger: makeLogger(cfg) }, async (opened) => {
+      return withCommandDatabase(o, { command: 'robbieverse db status' }, async (opened, cfg) => {
         const s = await migrationStatus(opened.db, files);
         if (o.json) printJson(s);
         else {

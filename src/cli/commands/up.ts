@@ -34,8 +34,8 @@ Meanwhile, in another terminal:
   return cmd.action(
     action(async (o: DbCommandOptions & { port?: number; socket: boolean }) => {
       const t0 = Date.now();
-      const cfg = configFrom(o, { socketPort: o.port });
-      const logger = makeLogger(cfg);
+      const cfg = await configFrom(o, { socketPort: o.port });
+      const logger = await makeLogger(cfg);
       const files = migrationsFrom(o);
       const err = (s: string) => process.stderr.write(s);
       err(`${color.bold('robbieverse up')}\n`);

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { EXIT } from '../../errors.js';
 import { verifyDatabase, type CheckResult } from '../../verify/index.js';
-import { action, configFrom, dbOptions, describeTarget, makeLogger, migrationsFrom, withDatabase, type DbCommandOptions } from '../context.js';
+import { action, dbOptions, describeTarget, migrationsFrom, withCommandDatabase, type DbCommandOptions } from '../context.js';
 import { color, ms, printJson } from '../output.js';
 
 function line(r: CheckResult): string {
@@ -34,8 +34,7 @@ Exit codes: 0 every check passed · 3 a check failed · 5 cannot connect`,
   dbOptions(cmd, { migrations: true, json: true });
   return cmd.action(
     action(async (o: DbCommandOptions) => {
-      const cfg = configFrom(o);
-      return withDatabase(cfg, { command: 'robbieverse db verify', logger: makeLogger(cfg) }, async (opened) => {
+      return withCommandDatabase(o, { command: 'robbieverse db verify' }, async (opened, cfg) => {
         if (!o.json) process.stdout.write(`verifying the ${describeTarget(opened)}\n`);
         const report = await verifyDatabase(opened.db, {
           files: migrationsFrom(o),
