@@ -18,6 +18,7 @@ const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 const iterations = Number(process.argv[process.argv.indexOf('--iterations') + 1]) || 2000;
 const ORGS = 100;
 const PER_ORG = 1000;
+const ROUNDS = 9;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -46,15 +47,11 @@ async function load(db: Db): Promise<{ orgA: string; userA: string; ids: string[
 const LOOKUP = `SELECT * FROM contacts WHERE id = $1`;
 const PAGE = `SELECT * FROM contacts WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT 50`;
 
-async function time(n: number, fn: (i: number) => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < Math.min(200, n); i++) await fn(i); // warm-up
-  const samples: number[] = [];
-  for (let round = 0; round < 5; round++) {
-    const t0 = performance.now();
-    for (let i = 0; i < n / 5; i++) await fn(i);
-    samples.push(((performance.now() - t0) * 1000) / (n / 5));
-  }
-  return median(samples); // µs per query
+/** µs per query for one round of n queries. */
+async function round(n: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await fn(i);
+  return ((performance.now() - t0) * 1000) / n;
 }
 
 async function measure(db: Db, label: string): Promise<string[]> {
@@ -78,11 +75,25 @@ async function measure(db: Db, label: string): Promise<string[]> {
     ['primary-key lookup', LOOKUP, (i: number) => [ids[i % ids.length]]],
     ['50-row page', PAGE, (_i: number) => [orgA, zero]],
   ] as const) {
-    const owner = await asOwner((s) => time(iterations, (i) => s.query(sql, args(i) as unknown[])));
-    const app = await inTenant((s) => time(iterations, async (i) => {
-      const r = await s.query(sql, args(i) as unknown[]);
-      if (r.rows.length === 0) throw new Error(`${name}: no rows as the app role`);
-    }));
+    const n = Math.round(iterations / ROUNDS);
+    const ownerRounds: number[] = [];
+    const appRounds: number[] = [];
+    // Warm both paths, then alternate rounds so drift in speed hits both alike.
+    await asOwner((s) => round(200, (i) => s.query(sql, args(i) as unknown[])));
+    await inTenant((s) => round(200, (i) => s.query(sql, args(i) as unknown[])));
+    for (let r = 0; r < ROUNDS; r++) {
+      ownerRounds.push(await asOwner((s) => round(n, (i) => s.query(sql, args(i) as unknown[]))));
+      appRounds.push(
+        await inTenant((s) =>
+          round(n, async (i) => {
+            const res = await s.query(sql, args(i) as unknown[]);
+            if (res.rows.length === 0) throw new Error(`${name}: no rows as the app role`);
+          }),
+        ),
+      );
+    }
+    const owner = median(ownerRounds);
+    const app = median(appRounds);
     rows.push(`| ${label} | ${name} | ${owner.toFixed(0)} µs | ${app.toFixed(0)} µs | ${(app / owner).toFixed(2)}× |`);
     console.log(rows[rows.length - 1]);
   }
@@ -93,7 +104,7 @@ async function measure(db: Db, label: string): Promise<string[]> {
 }
 
 const out: string[] = [
-  `### Row-level security cost — contacts, ${ORGS * PER_ORG} rows in ${ORGS} organizations, median of 5 rounds of ${iterations / 5} queries`,
+  `### Row-level security cost — contacts, ${ORGS * PER_ORG} rows in ${ORGS} organizations, median of ${ROUNDS} alternating rounds of ${Math.round(iterations / ROUNDS)} queries`,
   '',
   '| engine | query | owner (no RLS) | org A app role (RLS) | ratio |',
   '|---|---|---|---|---|',
