@@ -12,6 +12,9 @@ export type ErrorCode =
   | 'E_MIGRATION_FAILED'
   | 'E_MIGRATION_LOCK_TIMEOUT'
   | 'E_QUERY'
+  | 'E_LEGACY_DATABASE'
+  | 'E_FOREIGN_DATABASE'
+  | 'E_BACKUP'
   | 'E_NOT_SUPPORTED';
 
 export class RobbieverseError extends Error {
@@ -50,6 +53,8 @@ export function exitCodeFor(err: unknown): number {
       return EXIT.usage;
     case 'E_MIGRATION_DRIFT':
     case 'E_MIGRATION_FILES':
+    case 'E_LEGACY_DATABASE':
+    case 'E_FOREIGN_DATABASE':
       return EXIT.drift;
     case 'E_HOME_LOCKED':
     case 'E_MIGRATION_LOCK_TIMEOUT':

@@ -5,6 +5,7 @@ import type { MigrationFile } from './files.js';
 import { META_DDL, readHistory, recordCapabilities } from './history.js';
 import { driftError, planMigrations } from './plan.js';
 import { lineAt, splitStatements } from './split.js';
+import { detectDatabaseState } from './legacy/detect.js';
 
 /** Two-key advisory lock that serialises migrators on one server ('RBVS', 1). */
 export const MIGRATION_LOCK: [number, number] = [0x52425653, 1];
@@ -103,6 +104,29 @@ function failure(file: MigrationFile, stmtLine: number, stmtSql: string, err: un
   );
 }
 
+async function refuseForeignDatabase(s: Queryable): Promise<void> {
+  const state = await detectDatabaseState(s);
+  const list = (tables: string[]) => tables.slice(0, 12).join(', ') + (tables.length > 12 ? `, … (${tables.length} in all)` : '');
+  if (state.kind === 'legacy-aurora' || state.kind === 'legacy-archived') {
+    throw new RobbieverseError(
+      'E_LEGACY_DATABASE',
+      `this is a legacy Aurora database (${list(state.tables)}${state.kind === 'legacy-archived' ? `; it also ran the archived merge migrations: ${state.signals.join(', ')}` : ''}); migrating it like an empty one would fail`,
+      {
+        hint: 'it needs the in-place legacy upgrade, which this version does not perform yet; nothing was changed. Keep running it as it is, or back it up (pg_dump -Fc) and migrate a new, empty database',
+        details: { state },
+      },
+    );
+  }
+  if (state.kind === 'unknown') {
+    throw new RobbieverseError(
+      'E_FOREIGN_DATABASE',
+      `refusing to migrate: the database is not empty and is neither a robbieverse database nor a legacy Aurora one.\n  found: ${list(state.tables)}\n` +
+        state.differences.slice(0, 8).map((d) => `  - ${d}`).join('\n'),
+      { hint: 'point robbieverse at an empty database (a new one, or another --home); nothing was changed', details: { state } },
+    );
+  }
+}
+
 /**
  * Applies pending migrations, each in its own transaction, in order, exactly once.
  * Refuses (and changes nothing) when the history and the files disagree.
@@ -124,6 +148,8 @@ export async function migrate(db: Db, opts: MigrateOptions): Promise<MigrateResu
     }
     if (serialise) await acquireMigrationLock(s, lockTimeoutMs, emit);
     try {
+      // Before anything is written: a database with tables but no history of ours is refused.
+      await refuseForeignDatabase(s);
       await s.exec(META_DDL);
       const plan = planMigrations(opts.files, await readHistory(s));
       if (plan.drift.length) throw driftError(plan.drift);
