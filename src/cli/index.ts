@@ -9,6 +9,7 @@ import { statusCommand } from './commands/status.js';
 import { upCommand } from './commands/up.js';
 import { verifyCommand } from './commands/verify.js';
 import { schemaCommand } from './commands/schema.js';
+import { backupCommand, restoreCommand } from './commands/backup.js';
 
 const program = new Command('robbieverse')
   .description('One PostgreSQL database for a business run with AI assistants: schema, migrations and tools.\nRuns on an embedded PostgreSQL (PGlite, nothing to install) or on a server via DATABASE_URL.')
@@ -31,14 +32,16 @@ Exit codes: 0 ok · 1 failed · 2 bad usage or configuration · 3 drift, or a fa
             4 database held by another process · 5 cannot connect`,
   );
 
-const db = new Command('db').summary('migrate, inspect and query the database').description('Database commands: migrate, status, verify, sql, query, shell, reset.');
+const db = new Command('db').summary('migrate, inspect and query the database').description('Database commands: migrate, status, verify, sql, query, shell, reset, backup, restore.');
 db.addCommand(migrateCommand())
   .addCommand(statusCommand())
   .addCommand(verifyCommand())
   .addCommand(sqlCommand())
   .addCommand(queryCommand())
   .addCommand(shellCommand())
-  .addCommand(resetCommand());
+  .addCommand(resetCommand())
+  .addCommand(backupCommand())
+  .addCommand(restoreCommand());
 
 program.addCommand(upCommand()).addCommand(db).addCommand(schemaCommand());
 // Usage errors (unknown command or option, missing argument) exit with 2 at every level.
