@@ -25,7 +25,8 @@ COMMENT ON TABLE robbieverse_meta.capabilities IS 'What the migration runner las
 SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS rv_cap_vector, NOT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS rv_nocap_vector,
        EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') AS rv_cap_pg_trgm, NOT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') AS rv_nocap_pg_trgm,
        EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pgcrypto') AS rv_cap_pgcrypto, NOT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pgcrypto') AS rv_nocap_pgcrypto,
-       version() ~* 'pglite' AS rv_cap_pglite, NOT version() ~* 'pglite' AS rv_nocap_pglite
+       version() ~* 'pglite' AS rv_cap_pglite, NOT version() ~* 'pglite' AS rv_nocap_pglite,
+       to_regclass('robbieverse_meta.legacy_upgrade') IS NOT NULL AS rv_cap_legacy, NOT to_regclass('robbieverse_meta.legacy_upgrade') IS NOT NULL AS rv_nocap_legacy
 \gset
 
 -- Refuse a database whose history this bundle does not match (edited, missing or newer migrations).

@@ -40,10 +40,12 @@ export interface Capabilities {
   extensions: { vector: boolean; pg_trgm: boolean; pgcrypto: boolean };
   /** The embedding column type migrations use: pgvector's `vector`, else `real[]`. */
   embeddingType: 'vector' | 'real[]';
+  /** A legacy Aurora database being (or having been) upgraded in place: its 8 tables already exist. */
+  legacyUpgrade: boolean;
 }
 
 /** The names a migration can test with `-- @if NAME` (and `-- @if !NAME`). */
-export const CAPABILITY_FLAGS = ['vector', 'pg_trgm', 'pgcrypto', 'pglite'] as const;
+export const CAPABILITY_FLAGS = ['vector', 'pg_trgm', 'pgcrypto', 'pglite', 'legacy'] as const;
 export type CapabilityFlag = (typeof CAPABILITY_FLAGS)[number];
 
 export function capabilityFlags(c: Capabilities): Record<CapabilityFlag, boolean> {
@@ -52,17 +54,19 @@ export function capabilityFlags(c: Capabilities): Record<CapabilityFlag, boolean
     pg_trgm: c.extensions.pg_trgm,
     pgcrypto: c.extensions.pgcrypto,
     pglite: c.engine === 'pglite',
+    legacy: c.legacyUpgrade,
   };
 }
 
 /** Asks the server itself, so a PGlite reached through its socket still counts as PGlite. */
 export async function detectCapabilities(db: Queryable): Promise<Capabilities> {
-  const { rows } = await db.query<{ num: string; version: string; full: string; vector: boolean; pg_trgm: boolean; pgcrypto: boolean }>(
+  const { rows } = await db.query<{ num: string; version: string; full: string; vector: boolean; pg_trgm: boolean; pgcrypto: boolean; legacy: boolean }>(
     `SELECT current_setting('server_version_num') AS num, version() AS full,
             current_setting('server_version') AS version,
             EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS vector,
             EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') AS pg_trgm,
-            EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pgcrypto') AS pgcrypto`,
+            EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pgcrypto') AS pgcrypto,
+            to_regclass('robbieverse_meta.legacy_upgrade') IS NOT NULL AS legacy`,
   );
   const r = rows[0]!;
   return {
@@ -71,5 +75,6 @@ export async function detectCapabilities(db: Queryable): Promise<Capabilities> {
     serverVersion: r.version,
     extensions: { vector: r.vector, pg_trgm: r.pg_trgm, pgcrypto: r.pgcrypto },
     embeddingType: r.vector ? 'vector' : 'real[]',
+    legacyUpgrade: r.legacy,
   };
 }

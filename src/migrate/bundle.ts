@@ -10,6 +10,7 @@ const CAPABILITY_TESTS: Record<(typeof CAPABILITY_FLAGS)[number], string> = {
   pg_trgm: `EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm')`,
   pgcrypto: `EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pgcrypto')`,
   pglite: `version() ~* 'pglite'`,
+  legacy: `to_regclass('robbieverse_meta.legacy_upgrade') IS NOT NULL`,
 };
 
 /**

@@ -51,6 +51,7 @@ export async function recordCapabilities(q: Queryable, caps: Capabilities): Prom
     ['pg_trgm', String(caps.extensions.pg_trgm)],
     ['pgcrypto', String(caps.extensions.pgcrypto)],
     ['embedding_type', caps.embeddingType],
+    ['legacy_upgrade', String(caps.legacyUpgrade)],
   ];
   await q.query(
     `INSERT INTO robbieverse_meta.capabilities (name, value)

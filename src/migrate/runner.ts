@@ -149,7 +149,8 @@ export async function migrate(db: Db, opts: MigrateOptions): Promise<MigrateResu
     if (serialise) await acquireMigrationLock(s, lockTimeoutMs, emit);
     try {
       // Before anything is written: a database with tables but no history of ours is refused.
-      await refuseForeignDatabase(s);
+      // (A legacy database whose in-place upgrade has begun is the upgrade's to migrate.)
+      if (!capabilities.legacyUpgrade) await refuseForeignDatabase(s);
       await s.exec(META_DDL);
       const plan = planMigrations(opts.files, await readHistory(s));
       if (plan.drift.length) throw driftError(plan.drift);

@@ -33,11 +33,11 @@ describe('capability sections', () => {
   const sql = ['A;', '-- @if vector', 'B;', '-- @if !pglite', 'C;', '-- @end', '-- @else', 'D;', '-- @end', 'E;'].join('\n');
 
   it('keeps the matching branch and the line numbers', () => {
-    const on = renderForCapabilities(sql, 'x.sql', { vector: true, pglite: false, pg_trgm: false, pgcrypto: false });
+    const on = renderForCapabilities(sql, 'x.sql', { vector: true, pglite: false, pg_trgm: false, pgcrypto: false, legacy: false });
     expect(on.split('\n')).toEqual(['A;', '', 'B;', '', 'C;', '', '', '', '', 'E;']);
-    const off = renderForCapabilities(sql, 'x.sql', { vector: false, pglite: false, pg_trgm: false, pgcrypto: false });
+    const off = renderForCapabilities(sql, 'x.sql', { vector: false, pglite: false, pg_trgm: false, pgcrypto: false, legacy: false });
     expect(off.split('\n')).toEqual(['A;', '', '', '', '', '', '', 'D;', '', 'E;']);
-    const nested = renderForCapabilities(sql, 'x.sql', { vector: true, pglite: true, pg_trgm: false, pgcrypto: false });
+    const nested = renderForCapabilities(sql, 'x.sql', { vector: true, pglite: true, pg_trgm: false, pgcrypto: false, legacy: false });
     expect(nested.split('\n')[4]).toBe('');
   });
 
