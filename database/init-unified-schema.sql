@@ -35,7 +35,7 @@ DECLARE bad text;
 BEGIN
   SELECT string_agg(m.name, ', ' ORDER BY m.version) INTO bad
     FROM robbieverse_meta.schema_migrations m
-   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '73793dd28f0c6318fab3ab18168dabd810f721fe3cd92acb94826cf1d04b7a2f'), (1, '001-core', 'd792a57755ad408ec73b8f51b3e53f23d434e09ff9dcff3cb5f3a8ff44115d15'), (2, '002-tenancy', 'cc6dccdf014fa1db250674a5a688a36cf7306bf295bf6360bf6ee9ebacbd23e0'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '479fa1e2e70cf453653480eb40654c7bc5f2e2ce28ba0a967d71afd6a9299660'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', '3d0e447e730c322af01fae7858f3945cb20b6427b14e12b314de2d0e3ad3908c'), (13, '013-conversations', '65a0b6a7da6fde5eb98419be72517f6ead3902fc5bd699dba2828d3397eeb705'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '11516d744b4e0218303e8b8d992ebadd20582d223e8c97ffb0fbfe372ae2af07'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'));
+   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '7336cba668e071f23519ab8522592d8180d194c38be9ae85a8d88ac0e76adbe1'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', 'cf075f07fd5f97b3f3a4585b581c052bde40b7b804a7c91f42fd5ceeedc04f47'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'));
   IF bad IS NOT NULL THEN
     RAISE EXCEPTION 'robbieverse: applied migrations differ from this bundle: %', bad
       USING HINT = 'run robbieverse db status against this database; nothing was changed';
@@ -66,10 +66,14 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 \endif
 
--- The one updated_at trigger function of the schema.
+-- The one updated_at trigger function of the schema. Writes flagged as a data backfill
+-- (robbieverse.backfill = on, set by the legacy upgrade) keep their updated_at.
 CREATE FUNCTION set_updated_at() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+  IF current_setting('robbieverse.backfill', true) = 'on' THEN
+    RETURN NEW;
+  END IF;
   NEW.updated_at := now();
   RETURN NEW;
 END
@@ -299,7 +303,7 @@ COMMENT ON FUNCTION purge_entity_refs() IS
   'AFTER DELETE trigger on registry tables: deletes the entity''s external_refs, resource_grants and vector_embeddings, cancels its pending permission_requests, nulls pointers to it in tasks, sticky_notes and context_tracking';
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (0, '000-extensions', '73793dd28f0c6318fab3ab18168dabd810f721fe3cd92acb94826cf1d04b7a2f');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa');
 COMMIT;
 \endif
 
@@ -316,6 +320,7 @@ DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE 
 -- users, nodes, api_keys, user_sessions, system_config, feature_requests, system_logs (all [global]).
 -- users.org_id is NOT NULL; its FK to organizations is attached in 002 (organizations comes later).
 
+\if :rv_nocap_legacy
 CREATE TABLE users (
   id            uuid         NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   org_id        uuid         NOT NULL,
@@ -338,6 +343,22 @@ CREATE TABLE users (
   bio           text,
   metadata      jsonb        NOT NULL DEFAULT '{}'
 );
+\else
+-- Legacy Aurora (LEGACY.md §2.1, phase A): the table exists; org_id was added by the upgrade.
+-- Append the missing columns (nullable or constant defaults: no rewrite); username may be NULL.
+-- Legacy columns keep their types, defaults and CHECK (role IN admin, user, mentor).
+ALTER TABLE users
+  ALTER COLUMN username DROP NOT NULL,
+  ADD COLUMN first_name   text,
+  ADD COLUMN last_name    text,
+  ADD COLUMN job_title    text,
+  ADD COLUMN phone        text,
+  ADD COLUMN avatar_url   text,
+  ADD COLUMN timezone     text  DEFAULT 'UTC',
+  ADD COLUMN linkedin_url text,
+  ADD COLUMN bio          text,
+  ADD COLUMN metadata     jsonb NOT NULL DEFAULT '{}';
+\endif
 COMMENT ON TABLE users IS 'Accounts (global); organization access is decided by organization_memberships';
 COMMENT ON COLUMN users.org_id IS 'Home organization (merge strategy step 5: NOT NULL); FK attached in 002';
 COMMENT ON COLUMN users.email IS 'Unique; the app stores it lower-cased';
@@ -413,6 +434,7 @@ CREATE TABLE system_config (
 );
 COMMENT ON TABLE system_config IS 'Platform-wide settings keyed by dotted names; never secrets';
 
+\if :rv_nocap_legacy
 CREATE TABLE feature_requests (
   id              uuid         NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   user_id         uuid         REFERENCES users (id) ON DELETE SET NULL DEFERRABLE INITIALLY IMMEDIATE,
@@ -428,9 +450,14 @@ CREATE TABLE feature_requests (
   created_at      timestamptz  NOT NULL DEFAULT now(),
   updated_at      timestamptz  NOT NULL DEFAULT now()
 );
+\else
+-- Legacy Aurora: every column exists. NOT NULLs, delete rules (user_id cascades) and the
+-- deferrability of the foreign keys stay legacy until phase B.
+\endif
 COMMENT ON TABLE feature_requests IS 'Product backlog of the platform itself (not tenant data)';
 COMMENT ON COLUMN feature_requests.github_issue_id IS 'GitHub''s own issue number (not a FK)';
 
+\if :rv_nocap_legacy
 CREATE TABLE system_logs (
   id         uuid        NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   level      varchar(10) NOT NULL CHECK (level IN ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')),
@@ -441,10 +468,18 @@ CREATE TABLE system_logs (
   metadata   jsonb       NOT NULL DEFAULT '{}',
   created_at timestamptz NOT NULL DEFAULT now()
 );
+\else
+-- Legacy Aurora: append node_id (its foreign key NOT VALID, validated by the upgrade afterwards).
+-- Appended last, so the legacy positional 7-value insert still works.
+ALTER TABLE system_logs
+  ADD COLUMN node_id uuid,
+  ADD CONSTRAINT system_logs_node_id_fkey FOREIGN KEY (node_id) REFERENCES nodes (id)
+    ON DELETE SET NULL DEFERRABLE INITIALLY IMMEDIATE NOT VALID;
+\endif
 COMMENT ON TABLE system_logs IS 'Append-only application/platform log lines (not an audit trail; retention 90 days)';
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (1, '001-core', 'd792a57755ad408ec73b8f51b3e53f23d434e09ff9dcff3cb5f3a8ff44115d15');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc');
 COMMIT;
 \endif
 
@@ -492,9 +527,21 @@ COMMENT ON CONSTRAINT organization_memberships_org_id_user_id_key ON organizatio
   'Target of the composite membership FKs (town_memberships, resource_grants)';
 
 -- The home organization of a user. RESTRICT, not SET NULL: users.org_id is NOT NULL (spec "Decisions").
+\if :rv_nocap_legacy
 ALTER TABLE users
   ADD CONSTRAINT users_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id)
   ON DELETE RESTRICT DEFERRABLE INITIALLY IMMEDIATE;
+\else
+-- Legacy Aurora: the Default Organization exists from here on (as 027 seeds it), so rows the
+-- legacy application inserts meanwhile can be given it; the key is NOT VALID until the upgrade
+-- has backfilled users.org_id, then validated.
+INSERT INTO organizations (id, name, org_type, status, settings)
+VALUES ('00000000-0000-4000-8000-000000000001', 'Default Organization', 'personal', 'active', '{}')
+ON CONFLICT (id) DO NOTHING;
+ALTER TABLE users
+  ADD CONSTRAINT users_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id)
+  ON DELETE RESTRICT DEFERRABLE INITIALLY IMMEDIATE NOT VALID;
+\endif
 
 -- Active membership role of the current user in the current organization, else NULL.
 CREATE FUNCTION app_current_org_role() RETURNS text
@@ -531,7 +578,7 @@ COMMENT ON FUNCTION app_set_context(uuid, uuid) IS
   'Checks for an active membership, then sets app.org_id and app.user_id for the current transaction';
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (2, '002-tenancy', 'cc6dccdf014fa1db250674a5a688a36cf7306bf295bf6360bf6ee9ebacbd23e0');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a');
 COMMIT;
 \endif
 
@@ -1403,6 +1450,7 @@ DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE 
 -- outgoing webhooks, the widget marketplace, GPU training jobs and outside-service health.
 -- integrations, secrets, webhooks, training_jobs [tenant]; widgets, widget_usage, api_connectivity_status [global].
 
+\if :rv_nocap_legacy
 CREATE TABLE integrations (
   id                  uuid        NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   org_id              uuid        NOT NULL REFERENCES organizations (id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
@@ -1421,6 +1469,23 @@ CREATE TABLE integrations (
   CONSTRAINT integrations_org_id_id_key UNIQUE (org_id, id),
   CONSTRAINT integrations_org_id_service_external_account_id_key UNIQUE (org_id, service, external_account_id)
 );
+\else
+-- Legacy Aurora (LEGACY.md §2.1, phase A): append SCHEMA.md's new columns; the tenant keys and the
+-- new CHECK NOT VALID (validated after the backfill), UNIQUE (org_id, id) on the index the upgrade
+-- built concurrently. Legacy columns stay as they are until phase B: service (no CHECK: legacy
+-- rows and writes use other services), config (no default), is_active, last_sync (renamed to
+-- last_sync_at in phase B), user_id (ON DELETE CASCADE).
+ALTER TABLE integrations
+  ADD COLUMN name                text,
+  ADD COLUMN external_account_id text,
+  ADD COLUMN status              text NOT NULL DEFAULT 'active',
+  ADD COLUMN last_error          text,
+  ADD CONSTRAINT integrations_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id)
+    ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT integrations_status_check CHECK (status IN ('active', 'paused', 'error', 'disconnected')) NOT VALID,
+  ADD CONSTRAINT integrations_org_id_id_key UNIQUE USING INDEX integrations_org_id_id_key,
+  ADD CONSTRAINT integrations_org_id_service_external_account_id_key UNIQUE (org_id, service, external_account_id);
+\endif
 COMMENT ON TABLE integrations IS 'Connected outside accounts of an organization (HubSpot portal, Google domain, Slack workspace, ...)';
 COMMENT ON COLUMN integrations.user_id IS 'Who connected it';
 COMMENT ON COLUMN integrations.external_account_id IS 'Portal id / Slack team id / Google domain';
@@ -1451,6 +1516,7 @@ COMMENT ON TABLE secrets IS 'Encrypted credentials of an organization (ciphertex
 COMMENT ON COLUMN secrets.key_value_encrypted IS 'Ciphertext only; never logged or audited; no SELECT for the app role';
 COMMENT ON COLUMN secrets.key_version IS 'Version of the encryption key';
 
+\if :rv_nocap_legacy
 CREATE TABLE webhooks (
   id                uuid         NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   org_id            uuid         NOT NULL REFERENCES organizations (id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
@@ -1468,6 +1534,19 @@ CREATE TABLE webhooks (
   CONSTRAINT webhooks_secret_id_fkey FOREIGN KEY (org_id, secret_id)
     REFERENCES secrets (org_id, id) ON DELETE SET NULL (secret_id) DEFERRABLE INITIALLY IMMEDIATE
 );
+\else
+-- Legacy Aurora: append secret_id and updated_at (now() is evaluated once: no rewrite); the tenant
+-- keys NOT VALID, UNIQUE (org_id, id) on the index the upgrade built. secret (plaintext) and
+-- last_triggered stay until phase B moves the secret into secrets and renames the column.
+ALTER TABLE webhooks
+  ADD COLUMN secret_id  uuid,
+  ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now(),
+  ADD CONSTRAINT webhooks_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id)
+    ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT webhooks_org_id_id_key UNIQUE USING INDEX webhooks_org_id_id_key,
+  ADD CONSTRAINT webhooks_secret_id_fkey FOREIGN KEY (org_id, secret_id)
+    REFERENCES secrets (org_id, id) ON DELETE SET NULL (secret_id) DEFERRABLE INITIALLY IMMEDIATE NOT VALID;
+\endif
 COMMENT ON TABLE webhooks IS 'Outgoing webhooks of an organization; the signing secret is a secrets row';
 
 CREATE TABLE widgets (
@@ -1544,7 +1623,7 @@ CREATE TABLE api_connectivity_status (
 COMMENT ON TABLE api_connectivity_status IS 'Health of each outside service as seen from each node';
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (7, '007-service-tables', '479fa1e2e70cf453653480eb40654c7bc5f2e2ce28ba0a967d71afd6a9299660');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c');
 COMMIT;
 \endif
 
@@ -2728,6 +2807,7 @@ COMMENT ON COLUMN personality_settings.user_id IS 'NULL = platform defaults row 
 COMMENT ON COLUMN personality_settings.current_mood IS 'Mood the user selected/sees in the UI';
 
 -- ---------------------------------------------------------------------------------------------
+\if :rv_nocap_legacy
 CREATE TABLE mentors (
   id                 uuid         NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   org_id             uuid         NOT NULL REFERENCES organizations (id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
@@ -2744,6 +2824,20 @@ CREATE TABLE mentors (
   CONSTRAINT mentors_org_id_id_key UNIQUE (org_id, id),
   CONSTRAINT mentors_org_id_name_key UNIQUE (org_id, name)
 );
+\else
+-- Legacy Aurora: append personality_id (nullable until phase B maps the mentors), mood_overrides
+-- and updated_at; the foreign keys NOT VALID, UNIQUE (org_id, id) on the index the upgrade built.
+-- No UNIQUE (org_id, name) yet: the legacy seed duplicated every mentor (phase B resolves them).
+ALTER TABLE mentors
+  ADD COLUMN personality_id uuid,
+  ADD COLUMN mood_overrides jsonb       NOT NULL DEFAULT '{}',
+  ADD COLUMN updated_at     timestamptz NOT NULL DEFAULT now(),
+  ADD CONSTRAINT mentors_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id)
+    ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT mentors_personality_id_fkey FOREIGN KEY (personality_id) REFERENCES ai_personalities (id)
+    ON DELETE RESTRICT DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT mentors_org_id_id_key UNIQUE USING INDEX mentors_org_id_id_key;
+\endif
 COMMENT ON TABLE mentors IS 'Personalities an organization has enabled, with org-specific name, prompt, avatar and mood overrides';
 COMMENT ON COLUMN mentors.personality_prompt IS 'Override; NULL = the personality''s prompt';
 COMMENT ON COLUMN mentors.mood_overrides IS '{mood_name: {avatar_url, prompt_override}} (was V3 mentor_moods)';
@@ -2960,7 +3054,7 @@ CREATE TRIGGER ai_personality_state_record_change
   EXECUTE FUNCTION record_personality_state_change();
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (12, '012-ai-state', '3d0e447e730c322af01fae7858f3945cb20b6427b14e12b314de2d0e3ad3908c');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73');
 COMMIT;
 \endif
 
@@ -2978,6 +3072,7 @@ DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE 
 -- conversations and messages keep every merge-strategy column (Rule 3).
 
 -- Merge-strategy columns first, spelled as the merge strategy spells them.
+\if :rv_nocap_legacy
 CREATE TABLE conversations (
   id              uuid         NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   org_id          uuid         NOT NULL REFERENCES organizations (id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
@@ -3003,6 +3098,35 @@ CREATE TABLE conversations (
   CONSTRAINT conversations_mentor_id_fkey FOREIGN KEY (org_id, mentor_id) REFERENCES mentors (org_id, id)
     ON DELETE SET NULL (mentor_id) DEFERRABLE INITIALLY IMMEDIATE
 );
+\else
+-- Legacy Aurora (LEGACY.md §2.1, phase A): append the merge-strategy and SCHEMA.md columns
+-- (nullable or constant defaults: no rewrite); CHECKs and foreign keys NOT VALID (validated after
+-- the backfill); UNIQUE (org_id, id) on the index the upgrade built concurrently. user_id keeps
+-- its legacy ON DELETE CASCADE until phase B. message_count/last_message_at are filled by the upgrade.
+ALTER TABLE conversations
+  ADD COLUMN session_type     text        DEFAULT 'chat',
+  ADD COLUMN participants     uuid[],
+  ADD COLUMN town_id          uuid,
+  ADD COLUMN personality_id   uuid,
+  ADD COLUMN mentor_id        uuid,
+  ADD COLUMN privacy_level    text        NOT NULL DEFAULT 'team',
+  ADD COLUMN last_message_at  timestamptz,
+  ADD COLUMN message_count    integer     NOT NULL DEFAULT 0,
+  ADD COLUMN tags             text[]      NOT NULL DEFAULT '{}',
+  ADD COLUMN importance_score integer     NOT NULL DEFAULT 5,
+  ADD CONSTRAINT conversations_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id)
+    ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT conversations_session_type_check CHECK (session_type IN ('chat', 'email', 'slack', 'meeting')) NOT VALID,
+  ADD CONSTRAINT conversations_personality_id_fkey FOREIGN KEY (personality_id) REFERENCES ai_personalities (id)
+    ON DELETE SET NULL DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT conversations_privacy_level_check CHECK (privacy_level IN ('public', 'team', 'private', 'boss_only')) NOT VALID,
+  ADD CONSTRAINT conversations_importance_score_check CHECK (importance_score BETWEEN 1 AND 10) NOT VALID,
+  ADD CONSTRAINT conversations_org_id_id_key UNIQUE USING INDEX conversations_org_id_id_key,
+  ADD CONSTRAINT conversations_town_id_fkey FOREIGN KEY (org_id, town_id) REFERENCES towns (org_id, id)
+    ON DELETE SET NULL (town_id) DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT conversations_mentor_id_fkey FOREIGN KEY (org_id, mentor_id) REFERENCES mentors (org_id, id)
+    ON DELETE SET NULL (mentor_id) DEFERRABLE INITIALLY IMMEDIATE NOT VALID;
+\endif
 COMMENT ON TABLE conversations IS 'Chat sessions (chat, e-mail, Slack or meeting) between users and AI personalities';
 COMMENT ON COLUMN conversations.user_id IS 'Owner/creator';
 COMMENT ON COLUMN conversations.participants IS 'User ids (no FK on array elements)';
@@ -3013,6 +3137,7 @@ COMMENT ON COLUMN conversations.last_message_at IS 'Maintained by update_convers
 
 -- ---------------------------------------------------------------------------------------------
 -- Merge-strategy columns first; `embedding` is added below without a fixed dimension (Rule 6).
+\if :rv_nocap_legacy
 CREATE TABLE messages (
   id                   uuid         NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   org_id               uuid         NOT NULL REFERENCES organizations (id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
@@ -3052,6 +3177,46 @@ ALTER TABLE messages ADD COLUMN embedding real[];
 \endif
 ALTER TABLE messages ADD CONSTRAINT messages_embedding_pair_check
   CHECK ((embedding IS NULL) = (embedding_model IS NULL));
+\else
+-- Legacy Aurora: append the merge-strategy and SCHEMA.md columns (updated_at: now() is evaluated
+-- once, no rewrite); CHECKs and foreign keys NOT VALID, the composite (org_id, conversation_id) →
+-- conversations one included; UNIQUE (org_id, id) on the index the upgrade built concurrently.
+-- The legacy single-column conversation_id → conversations (id) key (ON DELETE CASCADE, kept as
+-- it is) has the name SCHEMA.md gives the composite one, so it is renamed to make room.
+-- embedding stays the legacy vector(1536) (real[] without pgvector) with no model, so there is no
+-- embedding pair check yet: phase B converts the legacy vectors and adds it.
+ALTER TABLE messages RENAME CONSTRAINT messages_conversation_id_fkey TO messages_conversation_id_legacy_fkey;
+ALTER TABLE messages
+  ADD COLUMN user_id              uuid,
+  ADD COLUMN personality_mode     text,
+  ADD COLUMN flirt_level          integer,
+  ADD COLUMN genghis_gandhi_level integer,
+  ADD COLUMN embedding_model      text,
+  ADD COLUMN updated_at           timestamptz NOT NULL DEFAULT now(),
+  ADD COLUMN parent_message_id    uuid,
+  ADD COLUMN privacy_level        text        NOT NULL DEFAULT 'team',
+  ADD COLUMN emotional_tone       varchar(50),
+  ADD COLUMN confidence_score     real        NOT NULL DEFAULT 1.0,
+  ADD COLUMN reaction_emojis      jsonb       NOT NULL DEFAULT '{}',
+  ADD COLUMN is_pinned            boolean     NOT NULL DEFAULT false,
+  ADD COLUMN is_flagged           boolean     NOT NULL DEFAULT false,
+  ADD COLUMN flag_reason          text,
+  ADD COLUMN edited_at            timestamptz,
+  ADD COLUMN deleted_at           timestamptz,
+  ADD CONSTRAINT messages_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id)
+    ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT messages_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id)
+    ON DELETE SET NULL DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT messages_embedding_model_fkey FOREIGN KEY (embedding_model) REFERENCES embedding_models (model_key)
+    ON UPDATE CASCADE ON DELETE RESTRICT DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT messages_privacy_level_check CHECK (privacy_level IN ('public', 'team', 'private', 'boss_only')) NOT VALID,
+  ADD CONSTRAINT messages_confidence_score_check CHECK (confidence_score BETWEEN 0 AND 1) NOT VALID,
+  ADD CONSTRAINT messages_org_id_id_key UNIQUE USING INDEX messages_org_id_id_key,
+  ADD CONSTRAINT messages_conversation_id_fkey FOREIGN KEY (org_id, conversation_id) REFERENCES conversations (org_id, id)
+    ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT messages_parent_message_id_fkey FOREIGN KEY (org_id, parent_message_id) REFERENCES messages (org_id, id)
+    ON DELETE SET NULL (parent_message_id) DEFERRABLE INITIALLY IMMEDIATE NOT VALID;
+\endif
 COMMENT ON TABLE messages IS 'Messages of a conversation, with an optional embedding of their content';
 COMMENT ON COLUMN messages.role IS 'Values in use: user, assistant, system, gatekeeper, mentor, robbie';
 COMMENT ON COLUMN messages.user_id IS 'Author when the role is a human';
@@ -3160,7 +3325,7 @@ CREATE TRIGGER messages_conversation_stats_on_move
   EXECUTE FUNCTION update_conversation_stats();
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (13, '013-conversations', '65a0b6a7da6fde5eb98419be72517f6ead3902fc5bd699dba2828d3397eeb705');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (13, '013-conversations', '7336cba668e071f23519ab8522592d8180d194c38be9ae85a8d88ac0e76adbe1');
 COMMIT;
 \endif
 
@@ -5522,6 +5687,7 @@ END
 $updated_at$;
 
 -- Embedding pairs: length and model checked on every write.
+\if :rv_nocap_legacy
 DO $embeddings$
 DECLARE r record;
 BEGIN
@@ -5536,6 +5702,25 @@ BEGIN
   END LOOP;
 END
 $embeddings$;
+\else
+-- Legacy Aurora: messages.embedding is still the legacy vector(1536) (or real[]) with no model, which
+-- check_embedding would reject on every write that touches it; phase B converts it and adds the trigger.
+DO $embeddings$
+DECLARE r record;
+BEGIN
+  FOR r IN
+    SELECT c.relname AS tbl, a.attname AS col FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname IN ('embedding', 'query_embedding') AND NOT a.attisdropped
+     WHERE n.nspname = 'public' AND c.relkind = 'r'
+       AND EXISTS (SELECT 1 FROM pg_attribute m WHERE m.attrelid = c.oid AND m.attname = 'embedding_model' AND NOT m.attisdropped)
+       AND c.relname <> 'messages'
+  LOOP
+    EXECUTE format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE ON %I FOR EACH ROW EXECUTE FUNCTION check_embedding(%L)',
+                   r.tbl || '_check_embedding', r.tbl, r.col);
+  END LOOP;
+END
+$embeddings$;
+\endif
 
 -- Polymorphic references: validated on write.
 CREATE TRIGGER tasks_check_entity_ref BEFORE INSERT OR UPDATE ON tasks
@@ -5585,7 +5770,10 @@ $audit$;
 -- ---------------------------------------------------------------------------------------------
 -- Indexes. First the access paths SCHEMA.md names, then an index for every foreign key that
 -- none of them covers (for a tenant reference, on (org_id, col)).
+\if :rv_nocap_legacy
+-- (on an upgraded legacy database the upgrade builds this concurrently, after its backfill)
 CREATE INDEX messages_org_id_created_at_idx ON messages (org_id, created_at DESC);
+\endif
 CREATE INDEX interactions_org_id_occurred_at_idx ON interactions (org_id, occurred_at DESC);
 CREATE INDEX website_activity_org_id_visited_at_idx ON website_activity (org_id, visited_at DESC);
 CREATE INDEX ai_model_usage_org_id_created_at_idx ON ai_model_usage (org_id, created_at DESC);
@@ -5593,8 +5781,11 @@ CREATE INDEX ai_activity_log_org_id_created_at_idx ON ai_activity_log (org_id, c
 CREATE INDEX mentor_behavior_org_id_created_at_idx ON mentor_behavior (org_id, created_at DESC);
 CREATE INDEX audit_log_org_id_created_at_idx ON audit_log (org_id, created_at DESC);
 CREATE INDEX audit_log_entity_type_entity_id_idx ON audit_log (entity_type, entity_id);
+\if :rv_nocap_legacy
+-- (on an upgraded legacy database the upgrade builds this concurrently, after its backfill)
 CREATE INDEX system_logs_created_at_idx ON system_logs (created_at DESC);
 CREATE INDEX system_logs_level_created_at_idx ON system_logs (level, created_at DESC);
+\endif
 
 CREATE INDEX pending_sync_queue_idx ON pending_sync (priority DESC, created_at) WHERE synced_at IS NULL;
 CREATE INDEX pending_sync_error_idx ON pending_sync (error) WHERE error IS NOT NULL;
@@ -5605,11 +5796,17 @@ CREATE INDEX ai_sync_queue_unprocessed_idx ON ai_sync_queue (priority DESC, crea
 CREATE INDEX ai_reminders_scheduled_idx ON ai_reminders (remind_at) WHERE status = 'scheduled';
 CREATE INDEX external_refs_unsynced_idx ON external_refs (sync_state) WHERE sync_state <> 'synced';
 CREATE INDEX context_tracking_unprocessed_idx ON context_tracking (user_id, detected_at) WHERE processed_at IS NULL;
+\if :rv_nocap_legacy
+-- (on an upgraded legacy database the upgrade builds this concurrently, after its backfill)
 CREATE INDEX messages_pinned_idx ON messages (is_pinned) WHERE is_pinned;
 CREATE INDEX messages_flagged_idx ON messages (is_flagged) WHERE is_flagged;
+\endif
 CREATE INDEX sticky_notes_surfacing_idx ON sticky_notes (user_id, surface_priority DESC) WHERE surface_status <> 'submerged';
 
+\if :rv_nocap_legacy
+-- (on an upgraded legacy database the upgrade builds this concurrently, after its backfill)
 CREATE INDEX conversations_tags_idx ON conversations USING gin (tags);
+\endif
 CREATE INDEX contacts_tags_idx ON contacts USING gin (tags);
 CREATE INDEX companies_tags_idx ON companies USING gin (tags);
 CREATE INDEX deals_tags_idx ON deals USING gin (tags);
@@ -5632,6 +5829,7 @@ CREATE INDEX contacts_full_name_trgm_idx ON contacts USING gin (full_name gin_tr
 CREATE INDEX companies_name_trgm_idx ON companies USING gin (name gin_trgm_ops);
 \endif
 
+\if :rv_nocap_legacy
 DO $fk_indexes$
 DECLARE
   r record;
@@ -5664,6 +5862,44 @@ BEGIN
   END LOOP;
 END
 $fk_indexes$;
+\else
+-- Legacy Aurora: the 8 legacy tables hold data the legacy application keeps writing, so the upgrade
+-- builds their foreign-key indexes itself, CONCURRENTLY, after this migration; here only the others.
+DO $fk_indexes$
+DECLARE
+  r record;
+  cols text;
+  name text;
+BEGIN
+  FOR r IN
+    SELECT c.conrelid, c.conrelid::regclass::text AS tbl, c.conkey
+      FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+     WHERE c.contype = 'f' AND n.nspname = 'public'
+       AND c.conrelid::regclass::text NOT IN ('users', 'conversations', 'messages', 'mentors', 'feature_requests',
+                                              'integrations', 'webhooks', 'system_logs')
+       AND NOT EXISTS (
+         SELECT 1 FROM pg_index i
+          WHERE i.indrelid = c.conrelid AND i.indpred IS NULL
+            AND (SELECT array_agg(x ORDER BY x) FROM unnest((i.indkey::int2[])[0:cardinality(c.conkey) - 1]) x)
+              = (SELECT array_agg(x ORDER BY x) FROM unnest(c.conkey) x))
+     ORDER BY 2, 3
+  LOOP
+    -- Another foreign key on the same columns may have been indexed by an earlier iteration.
+    CONTINUE WHEN EXISTS (
+      SELECT 1 FROM pg_index i
+       WHERE i.indrelid = r.conrelid AND i.indpred IS NULL
+         AND (SELECT array_agg(x ORDER BY x) FROM unnest((i.indkey::int2[])[0:cardinality(r.conkey) - 1]) x)
+           = (SELECT array_agg(x ORDER BY x) FROM unnest(r.conkey) x));
+    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord), string_agg(a.attname, '_' ORDER BY k.ord)
+      INTO cols, name
+      FROM unnest(r.conkey) WITH ORDINALITY k(attnum, ord)
+      JOIN pg_attribute a ON a.attrelid = r.conrelid AND a.attnum = k.attnum;
+    name := left(r.tbl || '_' || name, 59) || '_idx';
+    EXECUTE format('CREATE INDEX %I ON %I (%s)', name, r.tbl, cols);
+  END LOOP;
+END
+$fk_indexes$;
+\endif
 
 -- ---------------------------------------------------------------------------------------------
 -- Vectors: one HNSW index per (table with an embedding pair) × (model with index_enabled), on
@@ -5795,7 +6031,7 @@ COMMENT ON FUNCTION semantic_search IS 'Nearest rows to p_query across the chose
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO robbie_app, robbie_auth;
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (26, '026-indexes-policies', '11516d744b4e0218303e8b8d992ebadd20582d223e8c97ffb0fbfe372ae2af07');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (26, '026-indexes-policies', 'cf075f07fd5f97b3f3a4585b581c052bde40b7b804a7c91f42fd5ceeedc04f47');
 COMMIT;
 \endif
 

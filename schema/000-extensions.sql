@@ -13,10 +13,14 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 -- @end
 
--- The one updated_at trigger function of the schema.
+-- The one updated_at trigger function of the schema. Writes flagged as a data backfill
+-- (robbieverse.backfill = on, set by the legacy upgrade) keep their updated_at.
 CREATE FUNCTION set_updated_at() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+  IF current_setting('robbieverse.backfill', true) = 'on' THEN
+    RETURN NEW;
+  END IF;
   NEW.updated_at := now();
   RETURN NEW;
 END

@@ -2,6 +2,7 @@
 -- users, nodes, api_keys, user_sessions, system_config, feature_requests, system_logs (all [global]).
 -- users.org_id is NOT NULL; its FK to organizations is attached in 002 (organizations comes later).
 
+-- @if !legacy
 CREATE TABLE users (
   id            uuid         NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   org_id        uuid         NOT NULL,
@@ -24,6 +25,22 @@ CREATE TABLE users (
   bio           text,
   metadata      jsonb        NOT NULL DEFAULT '{}'
 );
+-- @else
+-- Legacy Aurora (LEGACY.md §2.1, phase A): the table exists; org_id was added by the upgrade.
+-- Append the missing columns (nullable or constant defaults: no rewrite); username may be NULL.
+-- Legacy columns keep their types, defaults and CHECK (role IN admin, user, mentor).
+ALTER TABLE users
+  ALTER COLUMN username DROP NOT NULL,
+  ADD COLUMN first_name   text,
+  ADD COLUMN last_name    text,
+  ADD COLUMN job_title    text,
+  ADD COLUMN phone        text,
+  ADD COLUMN avatar_url   text,
+  ADD COLUMN timezone     text  DEFAULT 'UTC',
+  ADD COLUMN linkedin_url text,
+  ADD COLUMN bio          text,
+  ADD COLUMN metadata     jsonb NOT NULL DEFAULT '{}';
+-- @end
 COMMENT ON TABLE users IS 'Accounts (global); organization access is decided by organization_memberships';
 COMMENT ON COLUMN users.org_id IS 'Home organization (merge strategy step 5: NOT NULL); FK attached in 002';
 COMMENT ON COLUMN users.email IS 'Unique; the app stores it lower-cased';
@@ -99,6 +116,7 @@ CREATE TABLE system_config (
 );
 COMMENT ON TABLE system_config IS 'Platform-wide settings keyed by dotted names; never secrets';
 
+-- @if !legacy
 CREATE TABLE feature_requests (
   id              uuid         NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   user_id         uuid         REFERENCES users (id) ON DELETE SET NULL DEFERRABLE INITIALLY IMMEDIATE,
@@ -114,9 +132,14 @@ CREATE TABLE feature_requests (
   created_at      timestamptz  NOT NULL DEFAULT now(),
   updated_at      timestamptz  NOT NULL DEFAULT now()
 );
+-- @else
+-- Legacy Aurora: every column exists. NOT NULLs, delete rules (user_id cascades) and the
+-- deferrability of the foreign keys stay legacy until phase B.
+-- @end
 COMMENT ON TABLE feature_requests IS 'Product backlog of the platform itself (not tenant data)';
 COMMENT ON COLUMN feature_requests.github_issue_id IS 'GitHub''s own issue number (not a FK)';
 
+-- @if !legacy
 CREATE TABLE system_logs (
   id         uuid        NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   level      varchar(10) NOT NULL CHECK (level IN ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')),
@@ -127,4 +150,12 @@ CREATE TABLE system_logs (
   metadata   jsonb       NOT NULL DEFAULT '{}',
   created_at timestamptz NOT NULL DEFAULT now()
 );
+-- @else
+-- Legacy Aurora: append node_id (its foreign key NOT VALID, validated by the upgrade afterwards).
+-- Appended last, so the legacy positional 7-value insert still works.
+ALTER TABLE system_logs
+  ADD COLUMN node_id uuid,
+  ADD CONSTRAINT system_logs_node_id_fkey FOREIGN KEY (node_id) REFERENCES nodes (id)
+    ON DELETE SET NULL DEFERRABLE INITIALLY IMMEDIATE NOT VALID;
+-- @end
 COMMENT ON TABLE system_logs IS 'Append-only application/platform log lines (not an audit trail; retention 90 days)';

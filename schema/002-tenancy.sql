@@ -33,9 +33,21 @@ COMMENT ON CONSTRAINT organization_memberships_org_id_user_id_key ON organizatio
   'Target of the composite membership FKs (town_memberships, resource_grants)';
 
 -- The home organization of a user. RESTRICT, not SET NULL: users.org_id is NOT NULL (spec "Decisions").
+-- @if !legacy
 ALTER TABLE users
   ADD CONSTRAINT users_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id)
   ON DELETE RESTRICT DEFERRABLE INITIALLY IMMEDIATE;
+-- @else
+-- Legacy Aurora: the Default Organization exists from here on (as 027 seeds it), so rows the
+-- legacy application inserts meanwhile can be given it; the key is NOT VALID until the upgrade
+-- has backfilled users.org_id, then validated.
+INSERT INTO organizations (id, name, org_type, status, settings)
+VALUES ('00000000-0000-4000-8000-000000000001', 'Default Organization', 'personal', 'active', '{}')
+ON CONFLICT (id) DO NOTHING;
+ALTER TABLE users
+  ADD CONSTRAINT users_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id)
+  ON DELETE RESTRICT DEFERRABLE INITIALLY IMMEDIATE NOT VALID;
+-- @end
 
 -- Active membership role of the current user in the current organization, else NULL.
 CREATE FUNCTION app_current_org_role() RETURNS text

@@ -2,6 +2,7 @@
 -- outgoing webhooks, the widget marketplace, GPU training jobs and outside-service health.
 -- integrations, secrets, webhooks, training_jobs [tenant]; widgets, widget_usage, api_connectivity_status [global].
 
+-- @if !legacy
 CREATE TABLE integrations (
   id                  uuid        NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   org_id              uuid        NOT NULL REFERENCES organizations (id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
@@ -20,6 +21,23 @@ CREATE TABLE integrations (
   CONSTRAINT integrations_org_id_id_key UNIQUE (org_id, id),
   CONSTRAINT integrations_org_id_service_external_account_id_key UNIQUE (org_id, service, external_account_id)
 );
+-- @else
+-- Legacy Aurora (LEGACY.md §2.1, phase A): append SCHEMA.md's new columns; the tenant keys and the
+-- new CHECK NOT VALID (validated after the backfill), UNIQUE (org_id, id) on the index the upgrade
+-- built concurrently. Legacy columns stay as they are until phase B: service (no CHECK: legacy
+-- rows and writes use other services), config (no default), is_active, last_sync (renamed to
+-- last_sync_at in phase B), user_id (ON DELETE CASCADE).
+ALTER TABLE integrations
+  ADD COLUMN name                text,
+  ADD COLUMN external_account_id text,
+  ADD COLUMN status              text NOT NULL DEFAULT 'active',
+  ADD COLUMN last_error          text,
+  ADD CONSTRAINT integrations_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id)
+    ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT integrations_status_check CHECK (status IN ('active', 'paused', 'error', 'disconnected')) NOT VALID,
+  ADD CONSTRAINT integrations_org_id_id_key UNIQUE USING INDEX integrations_org_id_id_key,
+  ADD CONSTRAINT integrations_org_id_service_external_account_id_key UNIQUE (org_id, service, external_account_id);
+-- @end
 COMMENT ON TABLE integrations IS 'Connected outside accounts of an organization (HubSpot portal, Google domain, Slack workspace, ...)';
 COMMENT ON COLUMN integrations.user_id IS 'Who connected it';
 COMMENT ON COLUMN integrations.external_account_id IS 'Portal id / Slack team id / Google domain';
@@ -50,6 +68,7 @@ COMMENT ON TABLE secrets IS 'Encrypted credentials of an organization (ciphertex
 COMMENT ON COLUMN secrets.key_value_encrypted IS 'Ciphertext only; never logged or audited; no SELECT for the app role';
 COMMENT ON COLUMN secrets.key_version IS 'Version of the encryption key';
 
+-- @if !legacy
 CREATE TABLE webhooks (
   id                uuid         NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   org_id            uuid         NOT NULL REFERENCES organizations (id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
@@ -67,6 +86,19 @@ CREATE TABLE webhooks (
   CONSTRAINT webhooks_secret_id_fkey FOREIGN KEY (org_id, secret_id)
     REFERENCES secrets (org_id, id) ON DELETE SET NULL (secret_id) DEFERRABLE INITIALLY IMMEDIATE
 );
+-- @else
+-- Legacy Aurora: append secret_id and updated_at (now() is evaluated once: no rewrite); the tenant
+-- keys NOT VALID, UNIQUE (org_id, id) on the index the upgrade built. secret (plaintext) and
+-- last_triggered stay until phase B moves the secret into secrets and renames the column.
+ALTER TABLE webhooks
+  ADD COLUMN secret_id  uuid,
+  ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now(),
+  ADD CONSTRAINT webhooks_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id)
+    ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT webhooks_org_id_id_key UNIQUE USING INDEX webhooks_org_id_id_key,
+  ADD CONSTRAINT webhooks_secret_id_fkey FOREIGN KEY (org_id, secret_id)
+    REFERENCES secrets (org_id, id) ON DELETE SET NULL (secret_id) DEFERRABLE INITIALLY IMMEDIATE NOT VALID;
+-- @end
 COMMENT ON TABLE webhooks IS 'Outgoing webhooks of an organization; the signing secret is a secrets row';
 
 CREATE TABLE widgets (

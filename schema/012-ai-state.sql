@@ -79,6 +79,7 @@ COMMENT ON COLUMN personality_settings.user_id IS 'NULL = platform defaults row 
 COMMENT ON COLUMN personality_settings.current_mood IS 'Mood the user selected/sees in the UI';
 
 -- ---------------------------------------------------------------------------------------------
+-- @if !legacy
 CREATE TABLE mentors (
   id                 uuid         NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   org_id             uuid         NOT NULL REFERENCES organizations (id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
@@ -95,6 +96,20 @@ CREATE TABLE mentors (
   CONSTRAINT mentors_org_id_id_key UNIQUE (org_id, id),
   CONSTRAINT mentors_org_id_name_key UNIQUE (org_id, name)
 );
+-- @else
+-- Legacy Aurora: append personality_id (nullable until phase B maps the mentors), mood_overrides
+-- and updated_at; the foreign keys NOT VALID, UNIQUE (org_id, id) on the index the upgrade built.
+-- No UNIQUE (org_id, name) yet: the legacy seed duplicated every mentor (phase B resolves them).
+ALTER TABLE mentors
+  ADD COLUMN personality_id uuid,
+  ADD COLUMN mood_overrides jsonb       NOT NULL DEFAULT '{}',
+  ADD COLUMN updated_at     timestamptz NOT NULL DEFAULT now(),
+  ADD CONSTRAINT mentors_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id)
+    ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT mentors_personality_id_fkey FOREIGN KEY (personality_id) REFERENCES ai_personalities (id)
+    ON DELETE RESTRICT DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT mentors_org_id_id_key UNIQUE USING INDEX mentors_org_id_id_key;
+-- @end
 COMMENT ON TABLE mentors IS 'Personalities an organization has enabled, with org-specific name, prompt, avatar and mood overrides';
 COMMENT ON COLUMN mentors.personality_prompt IS 'Override; NULL = the personality''s prompt';
 COMMENT ON COLUMN mentors.mood_overrides IS '{mood_name: {avatar_url, prompt_override}} (was V3 mentor_moods)';

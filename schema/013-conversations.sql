@@ -3,6 +3,7 @@
 -- conversations and messages keep every merge-strategy column (Rule 3).
 
 -- Merge-strategy columns first, spelled as the merge strategy spells them.
+-- @if !legacy
 CREATE TABLE conversations (
   id              uuid         NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   org_id          uuid         NOT NULL REFERENCES organizations (id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
@@ -28,6 +29,35 @@ CREATE TABLE conversations (
   CONSTRAINT conversations_mentor_id_fkey FOREIGN KEY (org_id, mentor_id) REFERENCES mentors (org_id, id)
     ON DELETE SET NULL (mentor_id) DEFERRABLE INITIALLY IMMEDIATE
 );
+-- @else
+-- Legacy Aurora (LEGACY.md §2.1, phase A): append the merge-strategy and SCHEMA.md columns
+-- (nullable or constant defaults: no rewrite); CHECKs and foreign keys NOT VALID (validated after
+-- the backfill); UNIQUE (org_id, id) on the index the upgrade built concurrently. user_id keeps
+-- its legacy ON DELETE CASCADE until phase B. message_count/last_message_at are filled by the upgrade.
+ALTER TABLE conversations
+  ADD COLUMN session_type     text        DEFAULT 'chat',
+  ADD COLUMN participants     uuid[],
+  ADD COLUMN town_id          uuid,
+  ADD COLUMN personality_id   uuid,
+  ADD COLUMN mentor_id        uuid,
+  ADD COLUMN privacy_level    text        NOT NULL DEFAULT 'team',
+  ADD COLUMN last_message_at  timestamptz,
+  ADD COLUMN message_count    integer     NOT NULL DEFAULT 0,
+  ADD COLUMN tags             text[]      NOT NULL DEFAULT '{}',
+  ADD COLUMN importance_score integer     NOT NULL DEFAULT 5,
+  ADD CONSTRAINT conversations_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id)
+    ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT conversations_session_type_check CHECK (session_type IN ('chat', 'email', 'slack', 'meeting')) NOT VALID,
+  ADD CONSTRAINT conversations_personality_id_fkey FOREIGN KEY (personality_id) REFERENCES ai_personalities (id)
+    ON DELETE SET NULL DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT conversations_privacy_level_check CHECK (privacy_level IN ('public', 'team', 'private', 'boss_only')) NOT VALID,
+  ADD CONSTRAINT conversations_importance_score_check CHECK (importance_score BETWEEN 1 AND 10) NOT VALID,
+  ADD CONSTRAINT conversations_org_id_id_key UNIQUE USING INDEX conversations_org_id_id_key,
+  ADD CONSTRAINT conversations_town_id_fkey FOREIGN KEY (org_id, town_id) REFERENCES towns (org_id, id)
+    ON DELETE SET NULL (town_id) DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT conversations_mentor_id_fkey FOREIGN KEY (org_id, mentor_id) REFERENCES mentors (org_id, id)
+    ON DELETE SET NULL (mentor_id) DEFERRABLE INITIALLY IMMEDIATE NOT VALID;
+-- @end
 COMMENT ON TABLE conversations IS 'Chat sessions (chat, e-mail, Slack or meeting) between users and AI personalities';
 COMMENT ON COLUMN conversations.user_id IS 'Owner/creator';
 COMMENT ON COLUMN conversations.participants IS 'User ids (no FK on array elements)';
@@ -38,6 +68,7 @@ COMMENT ON COLUMN conversations.last_message_at IS 'Maintained by update_convers
 
 -- ---------------------------------------------------------------------------------------------
 -- Merge-strategy columns first; `embedding` is added below without a fixed dimension (Rule 6).
+-- @if !legacy
 CREATE TABLE messages (
   id                   uuid         NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   org_id               uuid         NOT NULL REFERENCES organizations (id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
@@ -77,6 +108,46 @@ ALTER TABLE messages ADD COLUMN embedding real[];
 -- @end
 ALTER TABLE messages ADD CONSTRAINT messages_embedding_pair_check
   CHECK ((embedding IS NULL) = (embedding_model IS NULL));
+-- @else
+-- Legacy Aurora: append the merge-strategy and SCHEMA.md columns (updated_at: now() is evaluated
+-- once, no rewrite); CHECKs and foreign keys NOT VALID, the composite (org_id, conversation_id) →
+-- conversations one included; UNIQUE (org_id, id) on the index the upgrade built concurrently.
+-- The legacy single-column conversation_id → conversations (id) key (ON DELETE CASCADE, kept as
+-- it is) has the name SCHEMA.md gives the composite one, so it is renamed to make room.
+-- embedding stays the legacy vector(1536) (real[] without pgvector) with no model, so there is no
+-- embedding pair check yet: phase B converts the legacy vectors and adds it.
+ALTER TABLE messages RENAME CONSTRAINT messages_conversation_id_fkey TO messages_conversation_id_legacy_fkey;
+ALTER TABLE messages
+  ADD COLUMN user_id              uuid,
+  ADD COLUMN personality_mode     text,
+  ADD COLUMN flirt_level          integer,
+  ADD COLUMN genghis_gandhi_level integer,
+  ADD COLUMN embedding_model      text,
+  ADD COLUMN updated_at           timestamptz NOT NULL DEFAULT now(),
+  ADD COLUMN parent_message_id    uuid,
+  ADD COLUMN privacy_level        text        NOT NULL DEFAULT 'team',
+  ADD COLUMN emotional_tone       varchar(50),
+  ADD COLUMN confidence_score     real        NOT NULL DEFAULT 1.0,
+  ADD COLUMN reaction_emojis      jsonb       NOT NULL DEFAULT '{}',
+  ADD COLUMN is_pinned            boolean     NOT NULL DEFAULT false,
+  ADD COLUMN is_flagged           boolean     NOT NULL DEFAULT false,
+  ADD COLUMN flag_reason          text,
+  ADD COLUMN edited_at            timestamptz,
+  ADD COLUMN deleted_at           timestamptz,
+  ADD CONSTRAINT messages_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id)
+    ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT messages_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id)
+    ON DELETE SET NULL DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT messages_embedding_model_fkey FOREIGN KEY (embedding_model) REFERENCES embedding_models (model_key)
+    ON UPDATE CASCADE ON DELETE RESTRICT DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT messages_privacy_level_check CHECK (privacy_level IN ('public', 'team', 'private', 'boss_only')) NOT VALID,
+  ADD CONSTRAINT messages_confidence_score_check CHECK (confidence_score BETWEEN 0 AND 1) NOT VALID,
+  ADD CONSTRAINT messages_org_id_id_key UNIQUE USING INDEX messages_org_id_id_key,
+  ADD CONSTRAINT messages_conversation_id_fkey FOREIGN KEY (org_id, conversation_id) REFERENCES conversations (org_id, id)
+    ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE NOT VALID,
+  ADD CONSTRAINT messages_parent_message_id_fkey FOREIGN KEY (org_id, parent_message_id) REFERENCES messages (org_id, id)
+    ON DELETE SET NULL (parent_message_id) DEFERRABLE INITIALLY IMMEDIATE NOT VALID;
+-- @end
 COMMENT ON TABLE messages IS 'Messages of a conversation, with an optional embedding of their content';
 COMMENT ON COLUMN messages.role IS 'Values in use: user, assistant, system, gatekeeper, mentor, robbie';
 COMMENT ON COLUMN messages.user_id IS 'Author when the role is a human';

@@ -241,6 +241,7 @@ END
 $updated_at$;
 
 -- Embedding pairs: length and model checked on every write.
+-- @if !legacy
 DO $embeddings$
 DECLARE r record;
 BEGIN
@@ -255,6 +256,25 @@ BEGIN
   END LOOP;
 END
 $embeddings$;
+-- @else
+-- Legacy Aurora: messages.embedding is still the legacy vector(1536) (or real[]) with no model, which
+-- check_embedding would reject on every write that touches it; phase B converts it and adds the trigger.
+DO $embeddings$
+DECLARE r record;
+BEGIN
+  FOR r IN
+    SELECT c.relname AS tbl, a.attname AS col FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname IN ('embedding', 'query_embedding') AND NOT a.attisdropped
+     WHERE n.nspname = 'public' AND c.relkind = 'r'
+       AND EXISTS (SELECT 1 FROM pg_attribute m WHERE m.attrelid = c.oid AND m.attname = 'embedding_model' AND NOT m.attisdropped)
+       AND c.relname <> 'messages'
+  LOOP
+    EXECUTE format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE ON %I FOR EACH ROW EXECUTE FUNCTION check_embedding(%L)',
+                   r.tbl || '_check_embedding', r.tbl, r.col);
+  END LOOP;
+END
+$embeddings$;
+-- @end
 
 -- Polymorphic references: validated on write.
 CREATE TRIGGER tasks_check_entity_ref BEFORE INSERT OR UPDATE ON tasks
@@ -304,7 +324,10 @@ $audit$;
 -- ---------------------------------------------------------------------------------------------
 -- Indexes. First the access paths SCHEMA.md names, then an index for every foreign key that
 -- none of them covers (for a tenant reference, on (org_id, col)).
+-- @if !legacy
+-- (on an upgraded legacy database the upgrade builds this concurrently, after its backfill)
 CREATE INDEX messages_org_id_created_at_idx ON messages (org_id, created_at DESC);
+-- @end
 CREATE INDEX interactions_org_id_occurred_at_idx ON interactions (org_id, occurred_at DESC);
 CREATE INDEX website_activity_org_id_visited_at_idx ON website_activity (org_id, visited_at DESC);
 CREATE INDEX ai_model_usage_org_id_created_at_idx ON ai_model_usage (org_id, created_at DESC);
@@ -312,8 +335,11 @@ CREATE INDEX ai_activity_log_org_id_created_at_idx ON ai_activity_log (org_id, c
 CREATE INDEX mentor_behavior_org_id_created_at_idx ON mentor_behavior (org_id, created_at DESC);
 CREATE INDEX audit_log_org_id_created_at_idx ON audit_log (org_id, created_at DESC);
 CREATE INDEX audit_log_entity_type_entity_id_idx ON audit_log (entity_type, entity_id);
+-- @if !legacy
+-- (on an upgraded legacy database the upgrade builds this concurrently, after its backfill)
 CREATE INDEX system_logs_created_at_idx ON system_logs (created_at DESC);
 CREATE INDEX system_logs_level_created_at_idx ON system_logs (level, created_at DESC);
+-- @end
 
 CREATE INDEX pending_sync_queue_idx ON pending_sync (priority DESC, created_at) WHERE synced_at IS NULL;
 CREATE INDEX pending_sync_error_idx ON pending_sync (error) WHERE error IS NOT NULL;
@@ -324,11 +350,17 @@ CREATE INDEX ai_sync_queue_unprocessed_idx ON ai_sync_queue (priority DESC, crea
 CREATE INDEX ai_reminders_scheduled_idx ON ai_reminders (remind_at) WHERE status = 'scheduled';
 CREATE INDEX external_refs_unsynced_idx ON external_refs (sync_state) WHERE sync_state <> 'synced';
 CREATE INDEX context_tracking_unprocessed_idx ON context_tracking (user_id, detected_at) WHERE processed_at IS NULL;
+-- @if !legacy
+-- (on an upgraded legacy database the upgrade builds this concurrently, after its backfill)
 CREATE INDEX messages_pinned_idx ON messages (is_pinned) WHERE is_pinned;
 CREATE INDEX messages_flagged_idx ON messages (is_flagged) WHERE is_flagged;
+-- @end
 CREATE INDEX sticky_notes_surfacing_idx ON sticky_notes (user_id, surface_priority DESC) WHERE surface_status <> 'submerged';
 
+-- @if !legacy
+-- (on an upgraded legacy database the upgrade builds this concurrently, after its backfill)
 CREATE INDEX conversations_tags_idx ON conversations USING gin (tags);
+-- @end
 CREATE INDEX contacts_tags_idx ON contacts USING gin (tags);
 CREATE INDEX companies_tags_idx ON companies USING gin (tags);
 CREATE INDEX deals_tags_idx ON deals USING gin (tags);
@@ -351,6 +383,7 @@ CREATE INDEX contacts_full_name_trgm_idx ON contacts USING gin (full_name gin_tr
 CREATE INDEX companies_name_trgm_idx ON companies USING gin (name gin_trgm_ops);
 -- @end
 
+-- @if !legacy
 DO $fk_indexes$
 DECLARE
   r record;
@@ -383,6 +416,44 @@ BEGIN
   END LOOP;
 END
 $fk_indexes$;
+-- @else
+-- Legacy Aurora: the 8 legacy tables hold data the legacy application keeps writing, so the upgrade
+-- builds their foreign-key indexes itself, CONCURRENTLY, after this migration; here only the others.
+DO $fk_indexes$
+DECLARE
+  r record;
+  cols text;
+  name text;
+BEGIN
+  FOR r IN
+    SELECT c.conrelid, c.conrelid::regclass::text AS tbl, c.conkey
+      FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+     WHERE c.contype = 'f' AND n.nspname = 'public'
+       AND c.conrelid::regclass::text NOT IN ('users', 'conversations', 'messages', 'mentors', 'feature_requests',
+                                              'integrations', 'webhooks', 'system_logs')
+       AND NOT EXISTS (
+         SELECT 1 FROM pg_index i
+          WHERE i.indrelid = c.conrelid AND i.indpred IS NULL
+            AND (SELECT array_agg(x ORDER BY x) FROM unnest((i.indkey::int2[])[0:cardinality(c.conkey) - 1]) x)
+              = (SELECT array_agg(x ORDER BY x) FROM unnest(c.conkey) x))
+     ORDER BY 2, 3
+  LOOP
+    -- Another foreign key on the same columns may have been indexed by an earlier iteration.
+    CONTINUE WHEN EXISTS (
+      SELECT 1 FROM pg_index i
+       WHERE i.indrelid = r.conrelid AND i.indpred IS NULL
+         AND (SELECT array_agg(x ORDER BY x) FROM unnest((i.indkey::int2[])[0:cardinality(r.conkey) - 1]) x)
+           = (SELECT array_agg(x ORDER BY x) FROM unnest(r.conkey) x));
+    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord), string_agg(a.attname, '_' ORDER BY k.ord)
+      INTO cols, name
+      FROM unnest(r.conkey) WITH ORDINALITY k(attnum, ord)
+      JOIN pg_attribute a ON a.attrelid = r.conrelid AND a.attnum = k.attnum;
+    name := left(r.tbl || '_' || name, 59) || '_idx';
+    EXECUTE format('CREATE INDEX %I ON %I (%s)', name, r.tbl, cols);
+  END LOOP;
+END
+$fk_indexes$;
+-- @end
 
 -- ---------------------------------------------------------------------------------------------
 -- Vectors: one HNSW index per (table with an embedding pair) × (model with index_enabled), on

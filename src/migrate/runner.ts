@@ -16,12 +16,20 @@ export type MigrateEvent =
   | { type: 'lock-acquired'; waitedMs: number }
   | { type: 'plan'; pending: number; applied: number }
   | { type: 'migration-start'; name: string; index: number; total: number }
-  | { type: 'migration-done'; name: string; index: number; total: number; ms: number };
+  | { type: 'migration-done'; name: string; index: number; total: number; ms: number }
+  | { type: 'migration-retry'; name: string; attempt: number; reason: string };
 
 export interface MigrateOptions {
   files: MigrationFile[];
   /** How long to wait for another migrator, and for each statement's locks (ms). */
   lockTimeoutMs?: number;
+  /**
+   * For online changes: each statement waits at most this long for a table lock (ms); a migration
+   * that times out or deadlocks is rolled back and tried again, up to `lockRetries` times, so it
+   * never queues for long in front of the application's writes.
+   */
+  statementLockTimeoutMs?: number;
+  lockRetries?: number;
   onEvent?: (e: MigrateEvent) => void;
 }
 
@@ -162,27 +170,36 @@ export async function migrate(db: Db, opts: MigrateOptions): Promise<MigrateResu
         const sql = renderForCapabilities(file.sql, file.file, flags);
         emit?.({ type: 'migration-start', name: file.name, index: i + 1, total: plan.pending.length });
         const m0 = Date.now();
-        await s.exec('BEGIN');
-        try {
-          if (serialise) await s.exec(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
+        for (let attempt = 1; ; attempt++) {
+          await s.exec('BEGIN');
           try {
-            // The whole file in one round trip; line numbers are kept by the rendering.
-            await s.exec(sql);
+            if (serialise) await s.exec(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(opts.statementLockTimeoutMs ?? lockTimeoutMs))}`);
+            try {
+              // The whole file in one round trip; line numbers are kept by the rendering.
+              await s.exec(sql);
+            } catch (err) {
+              await s.exec('ROLLBACK').catch(() => {});
+              const code = asServerError(err)?.code;
+              if ((code === '55P03' || code === '40P01') && attempt <= (opts.lockRetries ?? 0)) {
+                emit?.({ type: 'migration-retry', name: file.name, attempt, reason: asServerError(err)!.message });
+                await sleep(Math.min(2_000, 50 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random()));
+                continue;
+              }
+              throw await locateFailure(s, file, sql, err);
+            }
+            const ms = Date.now() - m0;
+            await s.query(
+              `INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)`,
+              [file.version, file.name, file.checksum, ms],
+            );
+            await s.exec('COMMIT');
+            applied.push({ name: file.name, ms });
+            emit?.({ type: 'migration-done', name: file.name, index: i + 1, total: plan.pending.length, ms });
+            break;
           } catch (err) {
             await s.exec('ROLLBACK').catch(() => {});
-            throw await locateFailure(s, file, sql, err);
+            throw err;
           }
-          const ms = Date.now() - m0;
-          await s.query(
-            `INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)`,
-            [file.version, file.name, file.checksum, ms],
-          );
-          await s.exec('COMMIT');
-          applied.push({ name: file.name, ms });
-          emit?.({ type: 'migration-done', name: file.name, index: i + 1, total: plan.pending.length, ms });
-        } catch (err) {
-          await s.exec('ROLLBACK').catch(() => {});
-          throw err;
         }
       }
       return { applied, alreadyApplied: plan.applied.length, capabilities, ms: Date.now() - t0 };

@@ -2,11 +2,13 @@ import { Command, Option } from 'commander';
 import { PgliteDb } from '../../db/pglite.js';
 import { socketUrl } from '../../db/open.js';
 import { serveSocket, type ServedSocket } from '../../db/socket.js';
-import { migrate } from '../../migrate/runner.js';
+import { migrateOrUpgrade } from '../../migrate/legacy/migrate-or-upgrade.js';
+import { legacyUpgradeOptions, upgradeFlags, type LegacyUpgradeFlags } from './migrate.js';
 import { openDatabase } from '../../db/open.js';
+import { RobbieverseError } from '../../errors.js';
 import { action, configFrom, dbOptions, describeTarget, makeLogger, migrationsFrom, type DbCommandOptions } from '../context.js';
 import { color, ms } from '../output.js';
-import { migrationProgress } from '../progress.js';
+import { migrationProgress, upgradeProgress, upgradeSummary } from '../progress.js';
 
 export function upCommand(): Command {
   const cmd = new Command('up')
@@ -31,8 +33,9 @@ Meanwhile, in another terminal:
   $ psql postgres://postgres@127.0.0.1:54329/postgres`,
     );
   dbOptions(cmd, { migrations: true });
+  legacyUpgradeOptions(cmd);
   return cmd.action(
-    action(async (o: DbCommandOptions & { port?: number; socket: boolean }) => {
+    action(async (o: DbCommandOptions & LegacyUpgradeFlags & { port?: number; socket: boolean }) => {
       const t0 = Date.now();
       const cfg = await configFrom(o, { socketPort: o.port });
       const logger = await makeLogger(cfg);
@@ -43,7 +46,18 @@ Meanwhile, in another terminal:
       let socket: ServedSocket | undefined;
       try {
         err(`database: ${describeTarget(opened)}${opened.db instanceof PgliteDb ? color.dim(` (opened in ${ms(Date.now() - t0)})`) : ''}\n`);
-        const result = await migrate(opened.db, { files, lockTimeoutMs: cfg.lockTimeoutMs, onEvent: migrationProgress() });
+        const outcome = await migrateOrUpgrade(opened.db, {
+          files,
+          lockTimeoutMs: cfg.lockTimeoutMs,
+          ...upgradeFlags(o),
+          onMigrate: migrationProgress(),
+          onUpgrade: upgradeProgress(),
+        });
+        if (outcome.kind === 'upgraded') {
+          err(upgradeSummary(outcome.report));
+          if (!outcome.report.ok) throw new RobbieverseError('E_MIGRATION_FAILED', 'the legacy upgrade did not verify; the database was left as it is', { hint: 'see the report above; restore the backup with robbieverse db restore' });
+        }
+        const result = outcome.kind === 'upgraded' ? outcome.then : outcome.result;
         if (opened.db instanceof PgliteDb && o.socket) {
           socket = await serveSocket(opened.db, cfg.socketHost, cfg.socketPort);
           opened.lock?.setSocket({ host: socket.host, port: socket.port });

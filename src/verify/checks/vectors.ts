@@ -14,14 +14,19 @@ export const vectorMode: Check = {
          AND a.attname IN ('embedding', 'query_embedding')
        ORDER BY 1`);
     const expected = version ? 'vector' : 'real[]';
-    const wrong = cols.rows.filter((r) => r.type !== expected).map((r) => `${r.t}.${r.col} is ${r.type}, expected ${expected}`);
+    // An upgraded legacy database keeps messages.embedding as it was until phase B converts it.
+    const legacy = (await q.query<{ t: string | null }>(`SELECT to_regclass('robbieverse_meta.legacy_upgrade')::text AS t`)).rows[0]?.t != null;
+    const kept = cols.rows.filter((r) => legacy && r.t === 'messages' && r.col === 'embedding' && r.type !== expected);
+    const wrong = cols.rows
+      .filter((r) => r.type !== expected && !kept.includes(r))
+      .map((r) => `${r.t}.${r.col} is ${r.type}, expected ${expected}`);
     const hnsw = await q.query<{ n: number }>(`
       SELECT count(*)::int AS n FROM pg_class i JOIN pg_am am ON am.oid = i.relam JOIN pg_namespace n ON n.oid = i.relnamespace
        WHERE n.nspname = 'public' AND am.amname = 'hnsw'`);
     const summary = version
       ? `pgvector ${version}: ${cols.rows.length} embedding columns of type vector, ${hnsw.rows[0]!.n} per-model HNSW indexes`
       : `exact search: pgvector is not available, ${cols.rows.length} embedding columns are real[] and similarity is computed exactly`;
-    return failIf(wrong, summary, 'embedding columns disagree with the vector mode', {
+    return failIf(wrong, summary + (kept.length ? `; legacy messages.embedding kept as ${kept[0]!.type} until the legacy phase B` : ''), 'embedding columns disagree with the vector mode', {
       mode: version ? 'pgvector' : 'exact',
       pgvector: version ?? null,
       embeddingColumns: cols.rows.length,
