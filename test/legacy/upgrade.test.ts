@@ -71,6 +71,15 @@ describe(`in-place upgrade of a legacy Aurora database (${engineName})`, () => {
           throw new Error(`${w.name}: ${e.message}`);
         });
       }
+      // With the session's organization set, a legacy insert lands there instead.
+      const other = await db.query<{ id: string }>(`INSERT INTO organizations (name) VALUES ('Second org') RETURNING id`);
+      const inSession = await db.transaction(async (tx) => {
+        await tx.query(`SELECT set_config('app.org_id', $1, true)`, [other.rows[0]!.id]);
+        const c = await tx.query<{ id: string; org_id: string }>(`INSERT INTO conversations (title) VALUES ('in a session') RETURNING id, org_id`);
+        const m = await tx.query<{ org_id: string }>(`INSERT INTO messages (conversation_id, role, content) VALUES ($1, 'user', 'hi') RETURNING org_id`, [c.rows[0]!.id]);
+        return [c.rows[0]!.org_id, m.rows[0]!.org_id];
+      });
+      expect(inSession).toEqual([other.rows[0]!.id, other.rows[0]!.id]);
       const orphans = await db.query<{ n: number }>(
         `SELECT (SELECT count(*) FROM users WHERE org_id IS NULL) + (SELECT count(*) FROM messages WHERE org_id IS NULL)::int AS n`,
       );
