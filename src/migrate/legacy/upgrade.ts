@@ -317,18 +317,31 @@ export async function upgradeLegacy(db: Db, opts: UpgradeOptions): Promise<Upgra
         for (const t of TENANT_LEGACY_TABLES) {
           const total = (await s.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t} WHERE org_id IS NULL`)).rows[0]!.n;
           let done = 0;
-          while (done < total) {
-            await s.exec('BEGIN');
-            await s.exec(`SET LOCAL robbieverse.backfill = 'on'; SET LOCAL lock_timeout = '2s'`);
-            const r = await s.query(
-              `UPDATE ${t} AS t SET org_id = ${parentExpr[t]}
-                WHERE t.id IN (SELECT id FROM ${t} WHERE org_id IS NULL ORDER BY id LIMIT ${batchSize} FOR UPDATE SKIP LOCKED)`,
-            );
-            await s.exec('COMMIT');
-            if (r.rowCount === 0) break;
-            done += r.rowCount;
-            emit?.({ type: 'backfill-progress', table: t, done, total });
-            if (pauseMs) await sleep(pauseMs);
+          // Walk the primary key from where the last batch stopped (a resumed run starts at the
+          // beginning and passes the finished rows once); repeat the walk if a row was missed.
+          for (let pass = 0; pass < 3 && done < total; pass++) {
+            let last = '00000000-0000-0000-0000-000000000000';
+            for (;;) {
+              await s.exec('BEGIN');
+              await s.exec(`SET LOCAL robbieverse.backfill = 'on'; SET LOCAL lock_timeout = '2s'`);
+              const r = await s.query<{ last: string | null; n: number }>(
+                `WITH upd AS (
+                   UPDATE ${t} AS t SET org_id = ${parentExpr[t]}
+                    WHERE t.id IN (SELECT id FROM ${t} WHERE id > $1::uuid AND org_id IS NULL ORDER BY id LIMIT ${batchSize} FOR UPDATE)
+                   RETURNING t.id)
+                 SELECT max(id::text) AS last, count(*)::int AS n FROM upd`,
+                [last],
+              );
+              await s.exec('COMMIT');
+              const { n, last: next } = r.rows[0]!;
+              if (!n || !next) break;
+              done += n;
+              last = next;
+              emit?.({ type: 'backfill-progress', table: t, done, total });
+              if (pauseMs) await sleep(pauseMs);
+            }
+            const left = (await s.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t} WHERE org_id IS NULL`)).rows[0]!.n;
+            if (left === 0) break;
           }
           backfilled[t] = done;
         }
