@@ -195,8 +195,9 @@ ALTER TABLE conversation_analytics ADD CONSTRAINT conversation_analytics_org_id_
 COMMENT ON TABLE conversation_analytics IS 'Per-conversation analytics: satisfaction, resolution time, tokens, cost, sentiment, topics';
 
 -- ---------------------------------------------------------------------------------------------
--- update_conversation_stats(): recomputes message_count and last_message_at of the affected
--- conversation(s) from the messages themselves, so deletes and moves are handled. Soft-deleted
+-- update_conversation_stats(): an insert adds one to message_count; deletes, moves and soft
+-- deletes recompute message_count and last_message_at of the affected conversation(s) from the
+-- messages themselves. Soft-deleted
 -- messages (deleted_at set) are not counted. SECURITY DEFINER: the counts must cover messages the
 -- writer may not read (privacy policies), and posting a message must not need write access to
 -- the conversation row.
@@ -208,6 +209,16 @@ DECLARE
   v_conv    uuid;
   i         integer;
 BEGIN
+  -- A new message only adds one: counted in O(1), so posting into a long conversation stays cheap.
+  IF TG_OP = 'INSERT' THEN
+    IF NEW.conversation_id IS NOT NULL AND NEW.deleted_at IS NULL THEN
+      UPDATE conversations c
+         SET message_count = c.message_count + 1,
+             last_message_at = greatest(c.last_message_at, NEW.created_at)
+       WHERE c.id = NEW.conversation_id AND c.org_id IS NOT DISTINCT FROM NEW.org_id;
+    END IF;
+    RETURN NULL;
+  END IF;
   -- (org_id, conversation_id) pairs to recount: the new and/or the old parent.
   IF TG_OP <> 'DELETE' THEN
     IF NEW.conversation_id IS NOT NULL THEN

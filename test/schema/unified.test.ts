@@ -289,3 +289,35 @@ async function withTenantTx<T>(tx: Queryable, orgId: string, userId: string, fn:
   await tx.exec('SET LOCAL ROLE robbie_app');
   return fn();
 }
+
+describe(`conversation counters (${engineName})`, () => {
+  it('message_count and last_message_at follow inserts, soft deletes, moves and deletes', async () => {
+    const t = await openTestDb();
+    try {
+      await migrate(t.db, { files: embeddedMigrations() });
+      const rf = new RowFactory(t.db);
+      const org = (await rf.insert('organizations', undefined, { name: 'counter org' })).id as string;
+      const a = (await rf.insert('conversations', org)).id as string;
+      const b = (await rf.insert('conversations', org)).id as string;
+      const post = (conv: string, at: string) =>
+        t.db.query<{ id: string }>(`INSERT INTO messages (org_id, conversation_id, role, content, created_at) VALUES ($1, $2, 'user', 'hi', $3) RETURNING id`, [org, conv, at]);
+      const counts = async () =>
+        (await t.db.query<{ id: string; n: number; last: string | null }>(
+          `SELECT id, message_count AS n, last_message_at::text AS last FROM conversations WHERE id = ANY ($1::uuid[]) ORDER BY id = $2 DESC`,
+          [[a, b], a],
+        )).rows.map((r) => [r.n, r.last?.slice(0, 10) ?? null]);
+      await post(a, '2026-01-01T00:00:00Z');
+      const m2 = (await post(a, '2026-02-01T00:00:00Z')).rows[0]!.id;
+      await post(a, '2025-12-01T00:00:00Z'); // older than the newest: last_message_at stays
+      expect(await counts()).toEqual([[3, '2026-02-01'], [0, null]]);
+      await t.db.query(`UPDATE messages SET deleted_at = now() WHERE id = $1`, [m2]);
+      expect(await counts()).toEqual([[2, '2026-01-01'], [0, null]]);
+      await t.db.query(`UPDATE messages SET conversation_id = $1 WHERE conversation_id = $2 AND deleted_at IS NULL AND created_at < '2026-01-01'`, [b, a]);
+      expect(await counts()).toEqual([[1, '2026-01-01'], [1, '2025-12-01']]);
+      await t.db.query(`DELETE FROM messages WHERE conversation_id = $1`, [a]);
+      expect(await counts()).toEqual([[0, null], [1, '2025-12-01']]);
+    } finally {
+      await t.close();
+    }
+  });
+});
