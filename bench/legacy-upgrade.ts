@@ -266,8 +266,9 @@ async function runOurs(url: string, backupDir: string, fixture: { users: Stamps;
     await c.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE org_id IS NULL)::int AS nulls FROM messages WHERE content = $1`, [WRITER_CONTENT])
   ).rows[0] as { n: number; nulls: number };
   // The writer puts every message into one conversation, which grows by thousands of rows. After
-  // the upgrade a message insert also recounts its conversation (update_conversation_stats), so
-  // time a legacy insert there and in an ordinary conversation, upgrade finished, rolled back.
+  // the upgrade a message insert also updates its conversation's counters (update_conversation_stats),
+  // so time a legacy insert there and in an ordinary conversation, upgrade finished, rolled back:
+  // the two must cost the same.
   const insertCost = async (conv: string) => {
     const ts: number[] = [];
     await c.query('BEGIN');
