@@ -29,6 +29,20 @@ BEGIN
 END
 $roles$;
 
+-- An upgraded legacy Aurora database: the 8 legacy tables hold data the legacy application keeps
+-- writing, so the upgrade builds their foreign-key indexes itself, CONCURRENTLY, after this
+-- migration; and messages.embedding keeps its legacy type with no model until phase B, so
+-- check_embedding stays off it. (Transaction-local settings read by the loops below.)
+-- @if legacy
+DO $legacy$
+BEGIN
+  PERFORM set_config('robbieverse.skip_fk_indexes',
+                     'users,conversations,messages,mentors,feature_requests,integrations,webhooks,system_logs', true);
+  PERFORM set_config('robbieverse.skip_check_embedding', 'messages', true);
+END
+$legacy$;
+-- @end
+
 GRANT USAGE ON SCHEMA public TO robbie_app, robbie_auth;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO robbie_app, robbie_auth;
 
@@ -241,7 +255,7 @@ END
 $updated_at$;
 
 -- Embedding pairs: length and model checked on every write.
--- @if !legacy
+-- (tables in robbieverse.skip_check_embedding are left out: see the legacy section above)
 DO $embeddings$
 DECLARE r record;
 BEGIN
@@ -250,31 +264,13 @@ BEGIN
       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname IN ('embedding', 'query_embedding') AND NOT a.attisdropped
      WHERE n.nspname = 'public' AND c.relkind = 'r'
        AND EXISTS (SELECT 1 FROM pg_attribute m WHERE m.attrelid = c.oid AND m.attname = 'embedding_model' AND NOT m.attisdropped)
+       AND c.relname <> ALL (string_to_array(coalesce(current_setting('robbieverse.skip_check_embedding', true), ''), ','))
   LOOP
     EXECUTE format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE ON %I FOR EACH ROW EXECUTE FUNCTION check_embedding(%L)',
                    r.tbl || '_check_embedding', r.tbl, r.col);
   END LOOP;
 END
 $embeddings$;
--- @else
--- Legacy Aurora: messages.embedding is still the legacy vector(1536) (or real[]) with no model, which
--- check_embedding would reject on every write that touches it; phase B converts it and adds the trigger.
-DO $embeddings$
-DECLARE r record;
-BEGIN
-  FOR r IN
-    SELECT c.relname AS tbl, a.attname AS col FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname IN ('embedding', 'query_embedding') AND NOT a.attisdropped
-     WHERE n.nspname = 'public' AND c.relkind = 'r'
-       AND EXISTS (SELECT 1 FROM pg_attribute m WHERE m.attrelid = c.oid AND m.attname = 'embedding_model' AND NOT m.attisdropped)
-       AND c.relname <> 'messages'
-  LOOP
-    EXECUTE format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE ON %I FOR EACH ROW EXECUTE FUNCTION check_embedding(%L)',
-                   r.tbl || '_check_embedding', r.tbl, r.col);
-  END LOOP;
-END
-$embeddings$;
--- @end
 
 -- Polymorphic references: validated on write.
 CREATE TRIGGER tasks_check_entity_ref BEFORE INSERT OR UPDATE ON tasks
@@ -383,7 +379,7 @@ CREATE INDEX contacts_full_name_trgm_idx ON contacts USING gin (full_name gin_tr
 CREATE INDEX companies_name_trgm_idx ON companies USING gin (name gin_trgm_ops);
 -- @end
 
--- @if !legacy
+-- (tables in robbieverse.skip_fk_indexes are left out: see the legacy section above)
 DO $fk_indexes$
 DECLARE
   r record;
@@ -394,6 +390,7 @@ BEGIN
     SELECT c.conrelid, c.conrelid::regclass::text AS tbl, c.conkey
       FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
      WHERE c.contype = 'f' AND n.nspname = 'public'
+       AND c.conrelid::regclass::text <> ALL (string_to_array(coalesce(current_setting('robbieverse.skip_fk_indexes', true), ''), ','))
        AND NOT EXISTS (
          SELECT 1 FROM pg_index i
           WHERE i.indrelid = c.conrelid AND i.indpred IS NULL
@@ -416,44 +413,6 @@ BEGIN
   END LOOP;
 END
 $fk_indexes$;
--- @else
--- Legacy Aurora: the 8 legacy tables hold data the legacy application keeps writing, so the upgrade
--- builds their foreign-key indexes itself, CONCURRENTLY, after this migration; here only the others.
-DO $fk_indexes$
-DECLARE
-  r record;
-  cols text;
-  name text;
-BEGIN
-  FOR r IN
-    SELECT c.conrelid, c.conrelid::regclass::text AS tbl, c.conkey
-      FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
-     WHERE c.contype = 'f' AND n.nspname = 'public'
-       AND c.conrelid::regclass::text NOT IN ('users', 'conversations', 'messages', 'mentors', 'feature_requests',
-                                              'integrations', 'webhooks', 'system_logs')
-       AND NOT EXISTS (
-         SELECT 1 FROM pg_index i
-          WHERE i.indrelid = c.conrelid AND i.indpred IS NULL
-            AND (SELECT array_agg(x ORDER BY x) FROM unnest((i.indkey::int2[])[0:cardinality(c.conkey) - 1]) x)
-              = (SELECT array_agg(x ORDER BY x) FROM unnest(c.conkey) x))
-     ORDER BY 2, 3
-  LOOP
-    -- Another foreign key on the same columns may have been indexed by an earlier iteration.
-    CONTINUE WHEN EXISTS (
-      SELECT 1 FROM pg_index i
-       WHERE i.indrelid = r.conrelid AND i.indpred IS NULL
-         AND (SELECT array_agg(x ORDER BY x) FROM unnest((i.indkey::int2[])[0:cardinality(r.conkey) - 1]) x)
-           = (SELECT array_agg(x ORDER BY x) FROM unnest(r.conkey) x));
-    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord), string_agg(a.attname, '_' ORDER BY k.ord)
-      INTO cols, name
-      FROM unnest(r.conkey) WITH ORDINALITY k(attnum, ord)
-      JOIN pg_attribute a ON a.attrelid = r.conrelid AND a.attnum = k.attnum;
-    name := left(r.tbl || '_' || name, 59) || '_idx';
-    EXECUTE format('CREATE INDEX %I ON %I (%s)', name, r.tbl, cols);
-  END LOOP;
-END
-$fk_indexes$;
--- @end
 
 -- ---------------------------------------------------------------------------------------------
 -- Vectors: one HNSW index per (table with an embedding pair) × (model with index_enabled), on
