@@ -10,7 +10,7 @@
  * per-step times, and how many users/conversations had their updated_at changed compared with
  * the untouched fixture database `legacy_src`. Rewrites its section of bench/RESULTS.md.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import pg from 'pg';
 import { PostgresDb } from '../src/db/postgres.js';
 import { createLegacyAurora } from '../test/helpers/legacy-fixture.js';
 import { writeSection } from './results.js';
+import { startOwnServer } from '../test/helpers/server.js';
 
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 const CLI = path.join(root, 'dist', 'cli', 'index.js');
@@ -393,15 +394,14 @@ async function runNaive(url: string, dumpFile: string, fixture: { users: Stamps;
 // ---------- main ----------
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rv-legacy-bench-'));
-const started = execFileSync('bash', [path.join(root, 'scripts', 'throwaway-postgres.sh'), 'start'], { encoding: 'utf8' });
-const env = Object.fromEntries([...started.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]])) as Record<string, string>;
-const serverUrl = env.TEST_DATABASE_URL!;
+const server = startOwnServer();
+const serverUrl = server.url;
 let stopped = false;
 const stopCluster = () => {
   if (stopped) return;
   stopped = true;
   try {
-    execFileSync('bash', [path.join(root, 'scripts', 'throwaway-postgres.sh'), 'stop', env.PG_TMP!]);
+    server.stop();
   } catch (err) {
     console.error(`stopping the cluster failed: ${(err as Error).message}`);
   }
@@ -440,7 +440,7 @@ try {
   console.log('\nours: robbieverse db migrate with a concurrent legacy writer …');
   const backupDir = path.join(work, 'backups');
   fs.mkdirSync(backupDir);
-  const serverLog = path.join(env.PG_TMP!, 'server.log');
+  const serverLog = path.join(server.dir, 'server.log');
   let logFrom = logSize(serverLog);
   const ours = await runOurs(withDatabase(serverUrl, 'legacy_ours'), backupDir, fixture);
   const oursLog = serverLogSince(serverLog, logFrom);

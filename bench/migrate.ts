@@ -9,7 +9,7 @@
  *    baseline is psql -f of the same SQL through the embedded database's socket.
  * Median of N runs (--runs, default 5). Rewrites its section of bench/RESULTS.md.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +25,7 @@ import { loadMigrationsFromDir, type MigrationFile } from '../src/migrate/files.
 import { migrate } from '../src/migrate/runner.js';
 import { generateSchema } from './generate-schema.js';
 import { writeSection } from './results.js';
+import { startOwnServer } from '../test/helpers/server.js';
 
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 5;
@@ -78,9 +79,8 @@ const out = (s: string) => {
 };
 
 // ---------- PostgreSQL ----------
-const started = execFileSync('bash', [path.join(root, 'scripts', 'throwaway-postgres.sh'), 'start'], { encoding: 'utf8' });
-const env = Object.fromEntries([...started.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]])) as Record<string, string>;
-const serverUrl = env.TEST_DATABASE_URL!;
+const server = startOwnServer();
+const serverUrl = server.url;
 try {
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
@@ -130,7 +130,7 @@ try {
   }
   await admin.end();
 } finally {
-  execFileSync('bash', [path.join(root, 'scripts', 'throwaway-postgres.sh'), 'stop', env.PG_TMP!]);
+  server.stop();
 }
 
 // ---------- PGlite ----------

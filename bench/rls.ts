@@ -5,16 +5,14 @@
  * Prints a table and appends it to bench/RESULTS.md (replacing the previous RLS section).
  * Usage: npx tsx bench/rls.ts [--iterations 2000]
  */
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { PgliteDb } from '../src/db/pglite.js';
 import { PostgresDb } from '../src/db/postgres.js';
 import type { Db, Queryable } from '../src/db/types.js';
 import { embeddedMigrations } from '../src/migrate/embedded.js';
 import { migrate } from '../src/migrate/runner.js';
 import { writeSection } from './results.js';
+import { startOwnServer } from '../test/helpers/server.js';
 
-const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 const iterations = Number(process.argv[process.argv.indexOf('--iterations') + 1]) || 2000;
 const ORGS = 100;
 const PER_ORG = 1000;
@@ -110,14 +108,13 @@ const out: string[] = [
   '|---|---|---|---|---|',
 ];
 
-const started = execFileSync('bash', [path.join(root, 'scripts', 'throwaway-postgres.sh'), 'start'], { encoding: 'utf8' });
-const env = Object.fromEntries([...started.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]])) as Record<string, string>;
+const server = startOwnServer();
 try {
-  const pgDb = await PostgresDb.open(env.TEST_DATABASE_URL!);
+  const pgDb = await PostgresDb.open(server.url);
   out.push(...(await measure(pgDb, 'PostgreSQL 15')));
   await pgDb.close();
 } finally {
-  execFileSync('bash', [path.join(root, 'scripts', 'throwaway-postgres.sh'), 'stop', env.PG_TMP!]);
+  server.stop();
 }
 const lite = await PgliteDb.open();
 out.push(...(await measure(lite, 'PGlite')));

@@ -3,9 +3,11 @@ import path from 'node:path';
 
 const SCRIPT = path.join(import.meta.dirname, '..', '..', 'scripts', 'throwaway-postgres.sh');
 
-/** A PostgreSQL 15 cluster of the test's own, for tests that restart or stop the server. */
+/** A PostgreSQL 15 cluster of the caller's own (tests that restart the server, benchmarks). */
 export interface OwnServer {
   url: string;
+  /** The cluster's directory (data/, server.log). */
+  dir: string;
   restart(): void;
   stop(): void;
 }
@@ -24,6 +26,7 @@ export function startOwnServer(): OwnServer {
   };
   return {
     url: TEST_DATABASE_URL!,
+    dir: PG_TMP!,
     restart: () => pgCtl('restart', '-m', 'fast', '-w', '-t', '60', '-l', path.join(PG_TMP!, 'server.log')),
     stop: () => execFileSync('bash', [SCRIPT, 'stop', PG_TMP!], { stdio: 'ignore' }),
   };

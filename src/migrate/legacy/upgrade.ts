@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { backupDatabase, type BackupInfo } from '../../db/backup.js';
+import { unindexedForeignKeys } from '../../db/catalog.js';
 import { PostgresDb } from '../../db/postgres.js';
 import type { Db, Queryable } from '../../db/types.js';
 import { asServerError, RobbieverseError } from '../../errors.js';
@@ -429,20 +430,7 @@ export async function upgradeLegacy(db: Db, opts: UpgradeOptions): Promise<Upgra
 
       // 10. An index for every foreign key of the legacy tables; concurrently on a server.
       await run('indexes', async () => {
-        const { rows } = await s.query<{ t: string; cols: string[] }>(
-          `SELECT c.conrelid::regclass::text AS t,
-                  ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o)
-                          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o) AS cols
-             FROM pg_constraint c
-            WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY ($1::text[])
-              AND NOT EXISTS (
-                SELECT 1 FROM pg_index i
-                 WHERE i.indrelid = c.conrelid AND i.indpred IS NULL AND i.indisvalid
-                   AND (SELECT array_agg(x ORDER BY x) FROM unnest((i.indkey::int2[])[0:cardinality(c.conkey) - 1]) x)
-                     = (SELECT array_agg(x ORDER BY x) FROM unnest(c.conkey) x))
-            ORDER BY 1, 2`,
-          [LEGACY_TABLES],
-        );
+        const rows = (await unindexedForeignKeys(s, LEGACY_TABLES)).map((r) => ({ t: r.table, cols: r.columns }));
         const built: string[] = [];
         for (const [name, def] of LEGACY_ACCESS_INDEXES) {
           built.push(...(await buildIndex(s, server, name, `CREATE INDEX ${server ? 'CONCURRENTLY ' : ''}IF NOT EXISTS ${name} ${def}`, warnings)));

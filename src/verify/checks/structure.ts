@@ -1,3 +1,4 @@
+import { unindexedForeignKeys } from '../../db/catalog.js';
 import { failIf, type Check } from '../types.js';
 
 /** Every foreign key has an index whose leading columns are the key's columns. */
@@ -5,23 +6,12 @@ export const fkIndexes: Check = {
   id: 'fk-indexes',
   title: 'every foreign key has a supporting index',
   async run(q) {
-    const { rows } = await q.query<{ tbl: string; con: string; cols: string }>(`
-      SELECT c.conrelid::regclass::text AS tbl, c.conname AS con,
-             (SELECT string_agg(a.attname, ', ' ORDER BY k.ord) FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
-                JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) AS cols
-        FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
-       WHERE c.contype = 'f' AND n.nspname = 'public'
-         AND NOT EXISTS (
-           SELECT 1 FROM pg_index i
-            WHERE i.indrelid = c.conrelid AND i.indpred IS NULL
-              AND (SELECT array_agg(x ORDER BY x) FROM unnest((i.indkey::int2[])[0:cardinality(c.conkey) - 1]) x)
-                = (SELECT array_agg(x ORDER BY x) FROM unnest(c.conkey) x))
-       ORDER BY 1, 2`);
+    const rows = await unindexedForeignKeys(q);
     const { rows: total } = await q.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE c.contype = 'f' AND n.nspname = 'public'`,
     );
     return failIf(
-      rows.map((r) => `${r.tbl}.${r.con} (${r.cols})`),
+      rows.map((r) => `${r.table}.${r.constraint} (${r.columns.join(', ')})`),
       `${total[0]!.n} foreign keys, all indexed`,
       `${rows.length} foreign keys without a supporting index`,
       { foreignKeys: total[0]!.n },
