@@ -30,10 +30,12 @@ export function failIf(problems: string[], okSummary: string, failSummary: strin
 
 /**
  * Tables in `public` that carry an org_id but are global by design (SCHEMA.md Rule 4):
- * users.org_id is a home organization, audit_log.org_id the scope of an event (NULL = platform).
+ * users.org_id is a home organization, audit_log.org_id the scope of an event (NULL = platform);
+ * api_keys and user_sessions are credentials, found by the hash of a token before any
+ * organization is known (migration 028 binds each to one membership).
  * They still need row-level security; they are not held to the tenant-table shape.
  */
-export const GLOBAL_TABLES_WITH_ORG_ID = ['users', 'audit_log'];
+export const GLOBAL_TABLES_WITH_ORG_ID = ['users', 'audit_log', 'api_keys', 'user_sessions'];
 
 export async function tenantTables(q: Queryable): Promise<string[]> {
   const { rows } = await q.query<{ t: string }>(

@@ -1,0 +1,140 @@
+-- L28 — API access (the HTTP API's authentication and audit).
+-- * api_keys: each key belongs to one membership (organization + user) and may cap its role;
+--   revocation is recorded, not a delete, so the audit trail keeps the key's history.
+-- * user_sessions: a session is bound to one membership; token_jti holds the hash of the current
+--   short-lived access token, token_hash the hash of the current refresh token (both rotate).
+-- * audit_row_change(): also records who acted through what (user session or API key) and the
+--   request id, and leaves embeddings out of the row images; the audit trigger is attached to the
+--   remaining tables the API writes.
+
+ALTER TABLE api_keys
+  ADD COLUMN org_id     uuid        NOT NULL,
+  ADD COLUMN role       text        CHECK (role IN ('admin', 'member', 'viewer')),
+  ADD COLUMN key_prefix varchar(32) NOT NULL,
+  ADD COLUMN revoked_at timestamptz,
+  ADD CONSTRAINT api_keys_org_id_user_id_fkey FOREIGN KEY (org_id, user_id)
+      REFERENCES organization_memberships (org_id, user_id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE;
+CREATE INDEX api_keys_org_id_user_id_idx ON api_keys (org_id, user_id);
+COMMENT ON COLUMN api_keys.org_id IS 'The one organization the key acts in (with its user''s membership there)';
+COMMENT ON COLUMN api_keys.role IS 'Role ceiling: the key acts with the lower of this and its user''s membership role; NULL = the membership role';
+COMMENT ON COLUMN api_keys.key_prefix IS 'First characters of the key, shown in listings so a key can be recognised; not secret';
+COMMENT ON COLUMN api_keys.revoked_at IS 'Set when the key is revoked; a revoked key is refused';
+
+-- The per-user policy of 026 stays; keys are also confined to the current organization.
+CREATE POLICY org_scope ON api_keys AS RESTRICTIVE FOR ALL
+  USING (org_id = (SELECT app_current_org_id()))
+  WITH CHECK (org_id = (SELECT app_current_org_id()));
+
+ALTER TABLE user_sessions
+  ADD COLUMN org_id            uuid,
+  ADD COLUMN access_expires_at timestamptz,
+  ADD COLUMN refresh_expires_at timestamptz,
+  ADD CONSTRAINT user_sessions_org_id_user_id_fkey FOREIGN KEY (org_id, user_id)
+      REFERENCES organization_memberships (org_id, user_id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE;
+CREATE INDEX user_sessions_org_id_user_id_idx ON user_sessions (org_id, user_id);
+CREATE UNIQUE INDEX user_sessions_token_hash_key ON user_sessions (token_hash);
+COMMENT ON COLUMN user_sessions.token_jti IS 'SHA-256 of the current access token (rotated on refresh); the token itself is never stored';
+COMMENT ON COLUMN user_sessions.token_hash IS 'SHA-256 of the current refresh token (rotated on every refresh)';
+COMMENT ON COLUMN user_sessions.org_id IS 'Organization the session acts in; NULL for sessions made before the API existed';
+COMMENT ON COLUMN user_sessions.access_expires_at IS 'End of the current access token; the session lives on until expires_at through refreshes';
+COMMENT ON COLUMN user_sessions.refresh_expires_at IS 'End of the current refresh token (never after expires_at)';
+
+CREATE OR REPLACE FUNCTION audit_row_change() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  v_old     jsonb;
+  v_new     jsonb;
+  v_row     jsonb;
+  v_org     uuid;
+  v_user    uuid := app_current_user_id();
+  v_actor   text := nullif(current_setting('app.actor', true), '');
+  v_request text := nullif(current_setting('app.request_id', true), '');
+  v_details jsonb := '{}';
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    v_old := to_jsonb(OLD) - 'password_hash' - 'key_hash' - 'token_hash' - 'token_jti' - 'key_value_encrypted' - 'embedding';
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    v_new := to_jsonb(NEW) - 'password_hash' - 'key_hash' - 'token_hash' - 'token_jti' - 'key_value_encrypted' - 'embedding';
+  END IF;
+  v_row := coalesce(v_new, v_old);
+
+  v_org := coalesce(
+    (v_row ->> 'org_id')::uuid,
+    CASE WHEN TG_TABLE_NAME = 'organizations' THEN (v_row ->> 'id')::uuid END,
+    app_current_org_id());
+  IF v_org IS NOT NULL AND NOT EXISTS (SELECT 1 FROM organizations WHERE id = v_org) THEN
+    v_details := v_details || jsonb_build_object('org_id', v_org);
+    v_org := NULL;
+  END IF;
+  IF v_user IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users WHERE id = v_user) THEN
+    v_details := v_details || jsonb_build_object('user_id', v_user);
+    v_user := NULL;
+  END IF;
+  IF TG_TABLE_SCHEMA <> 'public' THEN
+    v_details := v_details || jsonb_build_object('schema', TG_TABLE_SCHEMA);
+  END IF;
+  IF v_request IS NOT NULL THEN
+    v_details := v_details || jsonb_build_object('request_id', v_request);
+  END IF;
+  IF v_actor = 'api_key' THEN
+    v_details := v_details || jsonb_build_object('api_key_id', nullif(current_setting('app.api_key_id', true), ''));
+  END IF;
+
+  INSERT INTO audit_log (org_id, user_id, actor_type, action, entity_type, entity_id,
+                         old_values, new_values, details)
+  VALUES (v_org, v_user,
+          CASE WHEN v_actor IN ('user', 'system', 'ai', 'sync', 'api_key') THEN v_actor
+               WHEN app_current_user_id() IS NULL THEN 'system' ELSE 'user' END,
+          lower(TG_OP), TG_TABLE_NAME, v_row ->> 'id',
+          v_old, v_new, v_details);
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION audit_row_change() IS
+  'AFTER INSERT/UPDATE/DELETE trigger: one audit_log row per changed row (actor from app.actor, request id from app.request_id), secrets, hashes and embeddings removed from the images';
+
+-- The tables the HTTP API writes that 026 did not audit yet.
+DO $audit$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['tasks', 'calendar_events', 'meeting_health', 'sticky_notes', 'conversations', 'messages',
+                           'knowledge_base', 'personality_settings', 'user_sessions']
+  LOOP
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I FOR EACH ROW EXECUTE FUNCTION audit_row_change()', t || '_audit', t);
+  END LOOP;
+END
+$audit$;
+
+-- Organizations through the application role: admins edit their own organization; anyone
+-- signed in may found a new one (becoming its owner); admins look up a person to add by e-mail.
+GRANT UPDATE (name, domain, org_type, settings) ON organizations TO robbie_app;
+CREATE POLICY admin_update ON organizations FOR UPDATE
+  USING (id = (SELECT app_current_org_id()) AND app_has_boss_access())
+  WITH CHECK (id = (SELECT app_current_org_id()));
+
+CREATE FUNCTION app_create_organization(p_name text, p_domain text DEFAULT NULL, p_org_type text DEFAULT 'corporate')
+RETURNS uuid
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE v_org uuid;
+BEGIN
+  IF app_current_user_id() IS NULL THEN
+    RAISE EXCEPTION 'app_create_organization: no current user' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  INSERT INTO organizations (name, domain, org_type, status) VALUES (p_name, p_domain, p_org_type, 'active')
+  RETURNING id INTO v_org;
+  INSERT INTO organization_memberships (org_id, user_id, role) VALUES (v_org, app_current_user_id(), 'owner');
+  RETURN v_org;
+END
+$$;
+COMMENT ON FUNCTION app_create_organization(text, text, text) IS
+  'Creates an organization with the current user as its owner; returns its id';
+
+CREATE FUNCTION app_user_id_by_email(p_email text) RETURNS uuid
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT u.id FROM users u WHERE lower(u.email) = lower(p_email) AND app_has_boss_access()
+$$;
+COMMENT ON FUNCTION app_user_id_by_email(text) IS
+  'Id of the account with that e-mail, for an owner or admin of the current organization adding a member; NULL otherwise';
+
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO robbie_app, robbie_auth;

@@ -1,0 +1,72 @@
+import type { Db } from '../../db/types.js';
+import { RobbieverseError } from '../../errors.js';
+import type { Role } from './roles.js';
+import { newToken } from './tokens.js';
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  key_prefix: string;
+  user_id: string;
+  email: string;
+  org_id: string;
+  role: Role | null;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+/**
+ * Creates an API key for a user's membership in one organization. The key is returned once;
+ * only its SHA-256 is stored. `role` caps what the key may do (default: the membership's role).
+ */
+export async function createApiKey(
+  db: Db,
+  input: { userId: string; orgId: string; name: string; role?: 'admin' | 'member' | 'viewer'; expiresAt?: Date },
+): Promise<{ key: string; info: ApiKeyInfo }> {
+  const { token, hash } = newToken('key');
+  return db.transaction(async (tx) => {
+    const m = await tx.query(`SELECT 1 FROM organization_memberships WHERE org_id = $1 AND user_id = $2 AND is_active`, [input.orgId, input.userId]);
+    if (!m.rows.length) {
+      throw new RobbieverseError('E_USAGE', 'that user is not an active member of that organization', {
+        hint: 'add the membership first: robbieverse users create --org <org> … (or an admin adds them in the API)',
+      });
+    }
+    const { rows } = await tx.query<{ id: string }>(
+      `INSERT INTO api_keys (user_id, org_id, name, key_hash, key_prefix, role, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+      [input.userId, input.orgId, input.name, hash, token.slice(0, 12), input.role ?? null, input.expiresAt ?? null],
+    );
+    const info = (await listApiKeys(tx as Db, { id: rows[0]!.id }))[0]!;
+    return { key: token, info };
+  });
+}
+
+export async function listApiKeys(db: Pick<Db, 'query'>, where: { id?: string; orgId?: string; userId?: string } = {}): Promise<ApiKeyInfo[]> {
+  const { rows } = await db.query<ApiKeyInfo>(
+    `SELECT k.id, k.name, k.key_prefix, k.user_id, u.email, k.org_id, k.role,
+            to_json(k.created_at) #>> '{}' AS created_at, to_json(k.expires_at) #>> '{}' AS expires_at,
+            to_json(k.revoked_at) #>> '{}' AS revoked_at, to_json(k.last_used_at) #>> '{}' AS last_used_at
+       FROM api_keys k JOIN users u ON u.id = k.user_id
+      WHERE ($1::uuid IS NULL OR k.id = $1) AND ($2::uuid IS NULL OR k.org_id = $2) AND ($3::uuid IS NULL OR k.user_id = $3)
+      ORDER BY k.created_at`,
+    [where.id ?? null, where.orgId ?? null, where.userId ?? null],
+  );
+  return rows;
+}
+
+/** Revokes a key by id or by its shown prefix; returns the revoked key, undefined when none matched. */
+export async function revokeApiKey(db: Db, idOrPrefix: string): Promise<ApiKeyInfo | undefined> {
+  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrPrefix);
+  const match = isUuid ? 'id = $1::uuid' : 'key_prefix = $1';
+  const found = await db.query<{ id: string }>(`SELECT id FROM api_keys WHERE ${match}`, [idOrPrefix]);
+  if (found.rows.length > 1) {
+    throw new RobbieverseError('E_USAGE', `prefix ${idOrPrefix} matches ${found.rows.length} keys; nothing was revoked`, { hint: 'revoke by id (robbieverse keys list)' });
+  }
+  const { rows } = await db.query<{ id: string }>(
+    `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()), is_active = false WHERE ${match} RETURNING id`,
+    [idOrPrefix],
+  );
+  return rows[0] ? (await listApiKeys(db, { id: rows[0].id }))[0] : undefined;
+}

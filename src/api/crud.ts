@@ -1,0 +1,239 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Queryable } from '../db/types.js';
+import type { Role } from './auth/roles.js';
+import { columnSchema, isFilterable, type ColumnInfo, type JsonSchema } from './catalog.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { notFound } from './errors.js';
+import type { RequestContext } from './request-context.js';
+import type { Operation, ResourceDef } from './resource.js';
+
+const SERVER_MANAGED = new Set(['id', 'org_id', 'created_at', 'updated_at']);
+const ALL_OPS: Operation[] = ['list', 'get', 'create', 'update', 'delete'];
+const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** Registers list/get/create/update/delete routes for one table, with schemas from its columns. */
+export function registerResource(app: FastifyInstance, def: ResourceDef, columns: ColumnInfo[], rc: RequestContext): void {
+  const ops = def.ops ?? ALL_OPS;
+  const writeRole: Role = def.writeRole ?? 'member';
+  const hidden = new Set(def.hidden ?? []);
+  const visible = columns.filter((c) => !hidden.has(c.name));
+  const byName = new Map(visible.map((c) => [c.name, c]));
+  const readOnly = new Set([...(def.readOnly ?? []), ...SERVER_MANAGED, ...(def.owner ? [def.owner] : [])]);
+  const writable = visible.filter((c) => !readOnly.has(c.name) && !c.generated);
+  const selectList = visible.map((c) => `t.${q(c.name)}`).join(', ');
+  const rowSchemaId = `${def.table}_row`;
+  const name = def.path.split('/').pop()!;
+
+  const rowSchema: JsonSchema = {
+    $id: rowSchemaId,
+    type: 'object',
+    description: def.description,
+    properties: Object.fromEntries(visible.map((c) => [c.name, columnSchema(c)])),
+  };
+  app.addSchema(rowSchema);
+
+  const base = def.parent ? `/${def.parent.path}/:${def.parent.param}/${def.path}` : `/${def.path}`;
+  const parentParams = def.parent
+    ? { [def.parent.param]: { type: 'string', format: 'uuid', description: `id of the ${def.parent.table.replace(/s$/, '')}` } }
+    : {};
+  const paramsSchema = (withId: boolean): JsonSchema => ({
+    type: 'object',
+    properties: { ...parentParams, ...(withId ? { id: { type: 'string', format: 'uuid' } } : {}) },
+    required: [...Object.keys(parentParams), ...(withId ? ['id'] : [])],
+    additionalProperties: false,
+  });
+  const tags = [def.tag];
+  const errorResponses = { '4xx': { $ref: 'error#' } };
+
+  // The parent must be visible to the caller (RLS), so a nested route cannot reach into another organization.
+  async function checkParent(tx: Queryable, params: Record<string, string>): Promise<void> {
+    if (!def.parent) return;
+    const { rows } = await tx.query(`SELECT 1 FROM ${q(def.parent.table)} WHERE id = $1`, [params[def.parent.param]]);
+    if (!rows.length) throw notFound(`${def.parent.table.replace(/s$/, '')} ${params[def.parent.param]}`);
+  }
+
+  if (ops.includes('list')) {
+    const filterCols = (def.filters ?? visible.filter((c) => c.type === 'uuid' || c.type === 'boolean' || c.enum).map((c) => c.name))
+      .map((n) => byName.get(n))
+      .filter((c): c is ColumnInfo => !!c && isFilterable(c));
+    const sortNames = def.sorts.map((s) => s.column);
+    const querySchema: JsonSchema = {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        limit: { type: 'integer', minimum: 1, maximum: 200, default: 50, description: 'rows per page (1–200)' },
+        cursor: { type: 'string', maxLength: 2000, description: 'next_cursor of the previous page' },
+        sort: { type: 'string', enum: sortNames, default: sortNames[0], description: 'column to sort by' },
+        order: { type: 'string', enum: ['asc', 'desc'], description: `default: ${def.sorts.map((s) => `${s.column} ${s.order}`).join(', ')}` },
+        ...(def.search?.length ? { q: { type: 'string', minLength: 1, maxLength: 200, description: `case-insensitive text in ${def.search.join(', ')}` } } : {}),
+        ...Object.fromEntries(filterCols.map((c) => {
+          const s = columnSchema({ ...c, notNull: true });
+          delete s.description;
+          return [c.name, { ...s, description: `only rows whose ${c.name} equals this` }];
+        })),
+      },
+    };
+    app.get(base, {
+      schema: {
+        tags, summary: `List ${name}`, description: `${def.description}. Cursor-paginated: pass next_cursor as cursor for the next page.`,
+        querystring: querySchema, params: paramsSchema(false),
+        response: { 200: { type: 'object', properties: { data: { type: 'array', items: { $ref: `${rowSchemaId}#` } }, next_cursor: { type: ['string', 'null'] } } }, ...errorResponses },
+      },
+    }, async (req: FastifyRequest) => {
+      const query = req.query as Record<string, unknown>;
+      const params = req.params as Record<string, string>;
+      return rc.run(req, 'viewer', async (tx, p) => {
+        await checkParent(tx, params);
+        const sort = String(query.sort ?? sortNames[0]);
+        const order = (query.order as 'asc' | 'desc' | undefined) ?? def.sorts.find((s) => s.column === sort)!.order;
+        const limit = Number(query.limit ?? 50);
+        const where: string[] = [];
+        const args: unknown[] = [];
+        const arg = (v: unknown, cast: string) => { args.push(v); return `$${args.length}::${cast}`; };
+        if (def.parent) where.push(`t.${q(def.parent.column)} = ${arg(params[def.parent.param], 'uuid')}`);
+        for (const c of filterCols) {
+          if (query[c.name] !== undefined) where.push(`t.${q(c.name)} = ${arg(query[c.name], c.type)}`);
+        }
+        if (def.search?.length && typeof query.q === 'string') {
+          const pattern = arg(`%${query.q.replace(/[\\%_]/g, (m) => '\\' + m)}%`, 'text');
+          where.push(`(${def.search.map((s) => `t.${q(s)} ILIKE ${pattern}`).join(' OR ')})`);
+        }
+        const sortCol = byName.get(sort)!;
+        const resource = base;
+        if (typeof query.cursor === 'string') {
+          const c = decodeCursor(query.cursor, { r: resource, s: sort, o: order, g: def.scope === 'tenant' ? p.orgId : '' });
+          const cmp = order === 'desc' ? '<' : '>';
+          const idArg = arg(c.id, 'uuid');
+          if (c.v === null) {
+            where.push(`(t.${q(sort)} IS NULL AND t.id ${cmp} ${idArg})`);
+          } else {
+            const v = arg(c.v, sortCol.type);
+            where.push(`(t.${q(sort)} ${cmp} ${v} OR (t.${q(sort)} = ${v} AND t.id ${cmp} ${idArg}) OR t.${q(sort)} IS NULL)`);
+          }
+        }
+        const sql =
+          `SELECT row_to_json(x) AS r FROM (SELECT ${selectList} FROM ${q(def.table)} t` +
+          (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+          ` ORDER BY t.${q(sort)} ${order.toUpperCase()} NULLS LAST, t.id ${order.toUpperCase()} LIMIT ${limit + 1}) x`;
+        const { rows } = await tx.query<{ r: Record<string, unknown> }>(sql, args);
+        const data = rows.slice(0, limit).map((r) => r.r);
+        const last = data[data.length - 1];
+        const next = rows.length > limit && last
+          ? encodeCursor({ r: resource, s: sort, o: order, g: def.scope === 'tenant' ? p.orgId : '', v: last[sort] ?? null, id: String(last.id) })
+          : null;
+        return { data, next_cursor: next };
+      });
+    });
+  }
+
+  if (ops.includes('get')) {
+    app.get(`${base}/:id`, {
+      schema: { tags, summary: `Get one of ${name}`, params: paramsSchema(true), response: { 200: { $ref: `${rowSchemaId}#` }, ...errorResponses } },
+    }, async (req) => {
+      const params = req.params as Record<string, string>;
+      return rc.run(req, 'viewer', async (tx) => {
+        await checkParent(tx, params);
+        const extra = def.parent ? ` AND t.${q(def.parent.column)} = $2` : '';
+        const { rows } = await tx.query<{ r: unknown }>(
+          `SELECT row_to_json(x) AS r FROM (SELECT ${selectList} FROM ${q(def.table)} t WHERE t.id = $1${extra}) x`,
+          def.parent ? [params.id, params[def.parent.param]] : [params.id],
+        );
+        if (!rows[0]) throw notFound(`${name} ${params.id}`);
+        return rows[0].r;
+      });
+    });
+  }
+
+  const bodyProps = Object.fromEntries(writable.map((c) => [c.name, columnSchema(c)]));
+  if (ops.includes('create')) {
+    const required = writable.filter((c) => c.notNull && !c.hasDefault && !(def.parent && c.name === def.parent.column)).map((c) => c.name);
+    app.post(base, {
+      bodyLimit: undefined,
+      schema: {
+        tags, summary: `Create one of ${name}`, params: paramsSchema(false),
+        body: { type: 'object', additionalProperties: false, properties: bodyProps, required },
+        response: { 201: { $ref: `${rowSchemaId}#` }, ...errorResponses },
+      },
+    }, async (req, reply) => {
+      const params = req.params as Record<string, string>;
+      const body = req.body as Record<string, unknown>;
+      const row = await rc.run(req, writeRole, async (tx, p) => {
+        await checkParent(tx, params);
+        const cols: string[] = [];
+        const vals: string[] = [];
+        const args: unknown[] = [];
+        const put = (col: string, v: unknown) => {
+          const c = byName.get(col) ?? columns.find((x) => x.name === col)!;
+          args.push(jsonParam(c, v));
+          cols.push(q(col));
+          vals.push(`$${args.length}::${c.type}`);
+        };
+        if (def.scope === 'tenant') put('org_id', p.orgId);
+        if (def.owner) put(def.owner, p.userId);
+        if (def.parent) put(def.parent.column, params[def.parent.param]);
+        for (const [k, v] of Object.entries(body)) put(k, v);
+        const { rows } = await tx.query<{ r: unknown }>(
+          `WITH t AS (INSERT INTO ${q(def.table)} (${cols.join(', ')}) VALUES (${vals.join(', ')}) RETURNING *)
+           SELECT row_to_json(x) AS r FROM (SELECT ${selectList} FROM t) x`,
+          args,
+        );
+        return rows[0]!.r;
+      });
+      reply.code(201);
+      return row;
+    });
+  }
+
+  if (ops.includes('update')) {
+    app.patch(`${base}/:id`, {
+      schema: {
+        tags, summary: `Change fields of one of ${name}`, params: paramsSchema(true),
+        body: { type: 'object', additionalProperties: false, properties: bodyProps, minProperties: 1 },
+        response: { 200: { $ref: `${rowSchemaId}#` }, ...errorResponses },
+      },
+    }, async (req) => {
+      const params = req.params as Record<string, string>;
+      const body = req.body as Record<string, unknown>;
+      return rc.run(req, writeRole, async (tx) => {
+        await checkParent(tx, params);
+        const args: unknown[] = [params.id];
+        const sets = Object.entries(body).map(([k, v]) => {
+          const c = byName.get(k)!;
+          args.push(jsonParam(c, v));
+          return `${q(k)} = $${args.length}::${c.type}`;
+        });
+        const extra = def.parent ? ` AND ${q(def.parent.column)} = $${args.push(params[def.parent.param])}` : '';
+        const { rows } = await tx.query<{ r: unknown }>(
+          `WITH t AS (UPDATE ${q(def.table)} SET ${sets.join(', ')} WHERE id = $1${extra} RETURNING *)
+           SELECT row_to_json(x) AS r FROM (SELECT ${selectList} FROM t) x`,
+          args,
+        );
+        if (!rows[0]) throw notFound(`${name} ${params.id}`);
+        return rows[0].r;
+      });
+    });
+  }
+
+  if (ops.includes('delete')) {
+    app.delete(`${base}/:id`, {
+      schema: { tags, summary: `Delete one of ${name}`, params: paramsSchema(true), response: { 204: { type: 'null', description: 'deleted' }, ...errorResponses } },
+    }, async (req, reply) => {
+      const params = req.params as Record<string, string>;
+      await rc.run(req, writeRole, async (tx) => {
+        await checkParent(tx, params);
+        const extra = def.parent ? ` AND ${q(def.parent.column)} = $2` : '';
+        const { rows } = await tx.query(`DELETE FROM ${q(def.table)} WHERE id = $1${extra} RETURNING id`, def.parent ? [params.id, params[def.parent.param]] : [params.id]);
+        if (!rows.length) throw notFound(`${name} ${params.id}`);
+      });
+      reply.code(204);
+      return null;
+    });
+  }
+}
+
+/** JSON values go to the database as text: objects/arrays of json columns as JSON, arrays of other columns as arrays. */
+function jsonParam(c: ColumnInfo, v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (c.type === 'jsonb' || c.type === 'json') return JSON.stringify(v);
+  return v;
+}

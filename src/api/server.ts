@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Logger } from 'pino';
+import type { Db } from '../db/types.js';
+import { DEFAULT_LIFETIMES, type SessionLifetimes } from './auth/sessions.js';
+import { readColumns } from './catalog.js';
+import { registerResource } from './crud.js';
+import { credentialFrom, tokenKind } from './auth/tokens.js';
+import { ApiError, apiErrorFromDatabase, unauthorized, type ErrorBody } from './errors.js';
+import { requestContext } from './request-context.js';
+import { RESOURCES } from './resource.js';
+import { authRoutes } from './routes/auth.js';
+import { accountRoutes } from './routes/account.js';
+import { aiRoutes } from './routes/ai.js';
+import { blocksReadRoutes } from './routes/blocks.js';
+import { systemRoutes } from './routes/system.js';
+import { validatorCompiler } from './validation.js';
+
+export interface ApiOptions {
+  db: Db;
+  /** pino logger for requests; default: none */
+  logger?: Logger;
+  lifetimes?: SessionLifetimes;
+  /** Origins allowed to call the API from a browser besides its own (CORS). */
+  corsOrigins?: string[];
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+  /** Extra text for the OpenAPI description (e.g. where the node sites are). */
+  description?: string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * The HTTP API as a Fastify instance (not yet listening): JSON REST under /api, the OpenAPI
+ * document at /openapi.json and a browsable reference at /docs. Other plugins (a node's site)
+ * may be registered on it before `listen`.
+ */
+export async function createApiServer(opts: ApiOptions): Promise<FastifyInstance> {
+  const fastifyOpts: FastifyServerOptions = {
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    // A factory, not setValidatorCompiler: contexts that add shared schemas build their own
+    // schema controller, and only the factory reaches those.
+    schemaController: { compilersFactory: { buildValidator: (() => validatorCompiler()) as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator'] } },
+    requestIdHeader: 'x-request-id',
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  };
+  const app: FastifyInstance = Fastify(opts.logger ? { ...fastifyOpts, loggerInstance: opts.logger as unknown as FastifyBaseLogger } : fastifyOpts);
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const e = toApiError(err);
+    if (e.status >= 500) req.log.error({ err }, 'request failed');
+    const body: ErrorBody = { error: { code: e.code, message: e.message, request_id: String(req.id), ...(e.details === undefined ? {} : { details: e.details }) } };
+    reply.code(e.status).type('application/json').send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const body: ErrorBody = { error: { code: 'no_route', message: `no route ${req.method} ${req.url.split('?')[0]}; the API reference is at /docs`, request_id: String(req.id) } };
+    reply.code(404).send(body);
+  });
+
+  if (opts.corsOrigins?.length) {
+    const cors = (await import('@fastify/cors')).default;
+    await app.register(cors, { origin: opts.corsOrigins, credentials: false });
+  }
+
+  const swagger = (await import('@fastify/swagger')).default;
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Robbieverse API',
+        version: '0.1.0',
+        description:
+          'Every request acts as one user in one organization, derived from the token: row-level security in the database ' +
+          'applies to all of it. Sign in with POST /api/auth/login, then send `Authorization: Bearer <token>`; programs use an ' +
+          'API key (`robbieverse keys create`) the same way. Errors have one shape: {"error": {"code", "message", "details"?, "request_id"}}.' +
+          (opts.description ? `\n\n${opts.description}` : ''),
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'access token or API key' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  app.addSchema({
+    $id: 'error',
+    type: 'object',
+    properties: {
+      error: {
+        type: 'object',
+        properties: { code: { type: 'string' }, message: { type: 'string' }, details: {}, request_id: { type: 'string' } },
+        required: ['code', 'message', 'request_id'],
+      },
+    },
+  });
+
+  const rc = requestContext(opts.db);
+  const tables = new Map<string, Awaited<ReturnType<typeof readColumns>>>();
+  for (const def of RESOURCES) if (!tables.has(def.table)) tables.set(def.table, await readColumns(opts.db, def.table));
+  await app.register(
+    async (api) => {
+      // No credential at all: 401 before the body is even parsed. (The credential itself is
+      // checked against the database inside each route's transaction.)
+      api.addHook('onRequest', async (req) => {
+        if ((req.routeOptions.config as { public?: boolean }).public) return;
+        const token = credentialFrom(req.headers);
+        if (!token) throw unauthorized();
+        if (!tokenKind(token)) throw unauthorized('the credential is not a Robbieverse access token or API key; sign in at POST /api/auth/login');
+      });
+      await authRoutes(api, opts.db, opts.lifetimes ?? DEFAULT_LIFETIMES);
+      await accountRoutes(api, rc);
+      for (const def of RESOURCES) registerResource(api, def, tables.get(def.table)!, rc);
+      await aiRoutes(api, rc);
+      await systemRoutes(api, rc);
+      await blocksReadRoutes(api, rc);
+    },
+    { prefix: '/api' },
+  );
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  const swaggerUi = (await import('@fastify/swagger-ui')).default;
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
+  return app;
+}
+
+function toApiError(err: FastifyError): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err.validation) {
+    const where = err.validationContext ?? 'request';
+    const details = err.validation.map((v) => {
+      const path = `${where}${v.instancePath.replace(/\//g, '.')}`;
+      const p = v.params as Record<string, unknown>;
+      if (v.keyword === 'additionalProperties') return { path, message: `unknown field "${String(p.additionalProperty)}"` };
+      if (v.keyword === 'enum') return { path, message: `must be one of: ${(p.allowedValues as unknown[]).map(String).join(', ')}` };
+      if (v.keyword === 'required') return { path, message: `missing required field "${String(p.missingProperty)}"` };
+      return { path, message: v.message ?? v.keyword };
+    });
+    const first = details[0]!;
+    return new ApiError(400, 'validation_failed', `${first.path}: ${first.message}${details.length > 1 ? ` (and ${details.length - 1} more problem${details.length > 2 ? 's' : ''})` : ''}`, details);
+  }
+  const db = apiErrorFromDatabase(err);
+  if (db) return db;
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, 'body_too_large', 'the request body is too large; send less data per request');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError(400, 'invalid_json', `the body is not valid JSON: ${err.message}`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, 'unsupported_media_type', 'send JSON with "Content-Type: application/json"');
+  }
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    return new ApiError(err.statusCode, 'bad_request', err.message);
+  }
+  return new ApiError(500, 'internal', 'the server failed to handle this request; it has been logged with the request id');
+}
