@@ -99,7 +99,7 @@ DO $audit$
 DECLARE t text;
 BEGIN
   FOREACH t IN ARRAY ARRAY['tasks', 'calendar_events', 'meeting_health', 'sticky_notes', 'conversations', 'messages',
-                           'knowledge_base', 'personality_settings', 'user_sessions']
+                           'knowledge_base', 'personality_settings', 'user_sessions', 'ai_model_usage', 'touch_ready_queue']
   LOOP
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I FOR EACH ROW EXECUTE FUNCTION audit_row_change()', t || '_audit', t);
   END LOOP;
