@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { blocksCommand } from './commands/blocks.js';
 import { migrateCommand } from './commands/migrate.js';
 import { queryCommand } from './commands/query.js';
 import { resetCommand } from './commands/reset.js';
@@ -44,6 +45,7 @@ db.addCommand(migrateCommand())
   .addCommand(restoreCommand());
 
 program.addCommand(upCommand()).addCommand(db).addCommand(schemaCommand());
+program.addCommand(blocksCommand());
 // Usage errors (unknown command or option, missing argument) exit with 2 at every level.
 const usageExit = (c: Command): void => {
   c.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));

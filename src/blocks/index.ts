@@ -1,0 +1,20 @@
+// RobbieBlocks builder: queue, snapshot, validate, hash, generate, Vite build, atomic deploy, serve.
+export { startBlocksWorker, type BlocksWorker, type BlocksWorkerOptions } from './worker.js';
+export { releaseSite, type ReleaseSiteOptions } from './serve.js';
+export { registerComponentLibrary, loadComponentLibrary, type RegisterResult } from './library.js';
+export { seedDemoContent, DEMO_PAGES, type DemoResult } from './demo.js';
+export { planDeploys, type PlanResult } from './plan.js';
+export { claimDeploy, newBuilderId, type DeployJob } from './claim.js';
+export { expireLeases, DEFAULT_LEASE_MS } from './lease.js';
+export { runDeploy, DEFAULT_KEEP_RELEASES, type BuildOptions, type DeployOutcome } from './build.js';
+export { rollbackRelease, type RollbackOptions, type RollbackResult } from './rollback.js';
+export { requestDeploy } from './request.js';
+export { blocksStatus, listDeploys, listPages, type BlocksStatus, type DeployRow } from './status.js';
+export { readSnapshot, type Snapshot } from './snapshot.js';
+export { validateSnapshot } from './validate.js';
+export { contentHash } from './hash.js';
+export { resolveTokens, tokenCss, cssVariableName } from './tokens.js';
+export { sitePaths } from './paths.js';
+export { readCurrent, listReleases } from './releases.js';
+export { BUILDER_VERSION } from './version.js';
+export type { BlocksEvent, BlocksEventHandler } from './events.js';
