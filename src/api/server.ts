@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Db } from '../db/types.js';
+import { RobbieverseError } from '../errors.js';
 import { DEFAULT_LIFETIMES, type SessionLifetimes } from './auth/sessions.js';
 import { readColumns } from './catalog.js';
 import { registerResource } from './crud.js';
@@ -12,7 +13,7 @@ import { RESOURCES } from './resource.js';
 import { authRoutes } from './routes/auth.js';
 import { accountRoutes } from './routes/account.js';
 import { aiRoutes } from './routes/ai.js';
-import { blocksReadRoutes } from './routes/blocks.js';
+import { blocksRoutes } from './routes/blocks.js';
 import { systemRoutes } from './routes/system.js';
 import { validatorCompiler } from './validation.js';
 
@@ -25,6 +26,8 @@ export interface ApiOptions {
   corsOrigins?: string[];
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Where this process keeps the RobbieBlocks releases (enables rollback through the API). */
+  blocks?: { deployRoot: string };
   /** Extra text for the OpenAPI description (e.g. where the node sites are). */
   description?: string;
 }
@@ -115,7 +118,7 @@ export async function createApiServer(opts: ApiOptions): Promise<FastifyInstance
       for (const def of RESOURCES) registerResource(api, def, tables.get(def.table)!, rc);
       await aiRoutes(api, rc);
       await systemRoutes(api, rc);
-      await blocksReadRoutes(api, rc);
+      await blocksRoutes(api, rc, { deployRoot: opts.blocks?.deployRoot });
     },
     { prefix: '/api' },
   );
@@ -143,6 +146,9 @@ function toApiError(err: FastifyError): ApiError {
   }
   const db = apiErrorFromDatabase(err);
   if (db) return db;
+  if (err instanceof RobbieverseError && err.code === 'E_USAGE') {
+    return new ApiError(/not found|no such|unknown/i.test(err.message) ? 404 : 400, 'bad_request', err.hint ? `${err.message}; ${err.hint}` : err.message);
+  }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new ApiError(413, 'body_too_large', 'the request body is too large; send less data per request');

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Queryable } from '../../db/types.js';
-import { notFound } from '../errors.js';
+import { requestDeploy } from '../../blocks/request.js';
+import { rollbackRelease } from '../../blocks/rollback.js';
+import { ApiError, notFound } from '../errors.js';
 import type { RequestContext } from '../request-context.js';
 
 const err = { '4xx': { $ref: 'error#' } } as const;
@@ -30,7 +32,7 @@ async function pageForNode(tx: Queryable, key: string, node: string) {
 }
 
 /** The RobbieBlocks CMS read endpoints (BLOCKS.md §5.2), under /api/robbieblocks. */
-export async function blocksReadRoutes(api: FastifyInstance, rc: RequestContext): Promise<void> {
+export async function blocksRoutes(api: FastifyInstance, rc: RequestContext, opts: { deployRoot?: string } = {}): Promise<void> {
   const tags = ['RobbieBlocks'];
   api.get('/robbieblocks/page/:key', {
     schema: { tags, summary: 'A published page with ordered blocks, components, the node\'s branding and resolved tokens', params: keyParams, querystring: nodeQuery, response: err },
@@ -154,5 +156,45 @@ export async function blocksReadRoutes(api: FastifyInstance, rc: RequestContext)
             ORDER BY d.created_at DESC LIMIT $3) x`, [node_id ?? null, app ?? null, limit ?? 50]);
       return { data: rows.map((r) => r.r), next_cursor: null };
     });
+  });
+
+  api.post('/robbieblocks/deploys', {
+    schema: {
+      tags, summary: 'Queue a manual build of one app on one node (admin)',
+      description: 'A builder serving the node picks it up; follow it with GET /api/robbieblocks/deploys.',
+      body: {
+        type: 'object', additionalProperties: false, required: ['node_id', 'app'],
+        properties: { node_id: { type: 'string', minLength: 1, maxLength: 100, description: 'node_key' }, app: { type: 'string', minLength: 1, maxLength: 50 } },
+      },
+      response: err,
+    },
+  }, async (req, reply) => {
+    const b = req.body as { node_id: string; app: string };
+    const p = await rc.run(req, 'admin', async (_tx, principal) => principal);
+    const r = await requestDeploy(rc.db, { nodeKey: b.node_id, app: b.app, userId: p.userId });
+    reply.code(202);
+    return { deploy_id: r.deployId, status: r.status, created: r.created };
+  });
+
+  api.post('/robbieblocks/deploys/:id/rollback', {
+    schema: {
+      tags, summary: 'Make the release of that deploy live again, without rebuilding (admin)',
+      params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', format: 'uuid' } } },
+      response: err,
+    },
+  }, async (req) => {
+    const id = (req.params as { id: string }).id;
+    const { p, row } = await rc.run(req, 'admin', async (tx, principal) => {
+      const { rows } = await tx.query<{ node_key: string; app_namespace: string; release_id: string | null; deploy_status: string }>(
+        `SELECT n.node_key, d.app_namespace, d.release_id, d.deploy_status FROM robbieblocks_deploys d JOIN nodes n ON n.id = d.node_id WHERE d.id = $1`, [id]);
+      return { p: principal, row: rows[0] };
+    });
+    if (!row) throw notFound(`deploy ${id}`);
+    if (!row.release_id || !['success', 'skipped'].includes(row.deploy_status)) {
+      throw new ApiError(409, 'not_a_release', `deploy ${id} is ${row.deploy_status} and has no release to go back to; pick a successful deploy`);
+    }
+    if (!opts.deployRoot) throw new ApiError(503, 'no_releases_here', 'this server does not hold the releases; roll back on the node with `robbieverse blocks rollback`');
+    const r = await rollbackRelease(rc.db, { deployRoot: opts.deployRoot, nodeKey: row.node_key, app: row.app_namespace, toRelease: row.release_id, userId: p.userId });
+    return { deploy_id: r.deployId, from_release: r.fromRelease, to_release: r.toRelease, build_hash: r.buildHash, rollback_of: r.rollbackOf };
   });
 }
