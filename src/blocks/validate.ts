@@ -16,7 +16,12 @@ async function checkComponentCode(c: ComponentRow): Promise<string[]> {
   const { transformWithOxc, parseAst } = await loadVite();
   let js: string;
   try {
-    const out = await transformWithOxc(c.react_code, `${c.component_key}.tsx`, { lang: 'tsx', jsx: { runtime: 'automatic' } });
+    const out = await transformWithOxc(c.react_code, `${c.component_key}.tsx`, {
+      lang: 'tsx',
+      jsx: { runtime: 'automatic' },
+      // keep unused value imports, so every import is checked against the allow-list
+      typescript: { onlyRemoveTypeImports: true },
+    });
     js = out.code;
   } catch (err) {
     const msg = ((err as Error).message ?? String(err)).split('\n').slice(0, 3).join(' ');
