@@ -5,6 +5,7 @@ import { RobbieverseError } from './errors.js';
 
 /** Where settings come from, strongest first: flags > environment > config file > defaults. */
 export const DEFAULT_SOCKET_PORT = 54329;
+export const DEFAULT_API_PORT = 8787;
 export const CONFIG_FILE = 'robbieverse.config.json';
 
 /** The config file's shape; zod is loaded only when there is a file to check. */
@@ -18,6 +19,9 @@ async function fileSchema() {
       socketPort: z.number().int().min(0).max(65535).optional(),
       lockTimeoutMs: z.number().int().positive().optional(),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+      apiHost: z.string().min(1).optional(),
+      apiPort: z.number().int().min(0).max(65535).optional(),
+      corsOrigins: z.array(z.string().min(1)).optional(),
     })
     .strict();
 }
@@ -32,6 +36,11 @@ export interface Config {
   socketPort: number;
   lockTimeoutMs: number;
   logLevel: NonNullable<ConfigFile['logLevel']>;
+  /** Where the HTTP API listens (`serve`, `up`); port 0 = any free port. */
+  apiHost: string;
+  apiPort: number;
+  /** Browser origins allowed to call the API besides its own. */
+  corsOrigins: string[];
 }
 
 export interface ConfigFlags {
@@ -39,6 +48,8 @@ export interface ConfigFlags {
   home?: string;
   socketPort?: number;
   lockTimeoutMs?: number;
+  apiHost?: string;
+  apiPort?: number;
 }
 
 async function readConfigFile(cwd: string): Promise<ConfigFile> {
@@ -61,6 +72,19 @@ async function readConfigFile(cwd: string): Promise<ConfigFile> {
     });
   }
   return parsed.data;
+}
+
+function envList(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
+  const v = env[name];
+  if (v === undefined || v.trim() === '') return undefined;
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function checkPort(port: number, from: string): number {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RobbieverseError('E_CONFIG', `${from}: ${port} is not a port number`, { hint: 'use 0 to 65535 (0 = any free port)' });
+  }
+  return port;
 }
 
 function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -95,5 +119,8 @@ export async function resolveConfig(
     socketPort: flags.socketPort ?? envInt(env, 'ROBBIEVERSE_SOCKET_PORT') ?? file.socketPort ?? DEFAULT_SOCKET_PORT,
     lockTimeoutMs: flags.lockTimeoutMs ?? envInt(env, 'ROBBIEVERSE_LOCK_TIMEOUT_MS') ?? file.lockTimeoutMs ?? 60_000,
     logLevel: (env.ROBBIEVERSE_LOG_LEVEL as Config['logLevel']) || file.logLevel || 'warn',
+    apiHost: flags.apiHost ?? (env.ROBBIEVERSE_API_HOST || undefined) ?? file.apiHost ?? '127.0.0.1',
+    apiPort: checkPort(flags.apiPort ?? envInt(env, 'ROBBIEVERSE_API_PORT') ?? file.apiPort ?? DEFAULT_API_PORT, 'API port'),
+    corsOrigins: envList(env, 'ROBBIEVERSE_CORS_ORIGINS') ?? file.corsOrigins ?? [],
   };
 }

@@ -25,11 +25,13 @@ export function dbOptions(cmd: Command, opts: { migrations?: boolean; json?: boo
   return cmd;
 }
 
-export function configFrom(o: DbCommandOptions, extra: { socketPort?: number } = {}): Promise<Config> {
+export function configFrom(o: DbCommandOptions, extra: { socketPort?: number; apiHost?: string; apiPort?: number } = {}): Promise<Config> {
   return resolveConfig({
     url: o.url,
     home: o.home,
     socketPort: extra.socketPort,
+    apiHost: extra.apiHost,
+    apiPort: extra.apiPort,
     lockTimeoutMs: o.lockTimeout === undefined ? undefined : parseDuration(o.lockTimeout),
   });
 }

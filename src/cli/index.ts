@@ -11,6 +11,10 @@ import { upCommand } from './commands/up.js';
 import { verifyCommand } from './commands/verify.js';
 import { schemaCommand } from './commands/schema.js';
 import { backupCommand, restoreCommand } from './commands/backup.js';
+import { serveCommand } from './commands/serve.js';
+import { orgsCommand } from './commands/orgs.js';
+import { usersCommand } from './commands/users.js';
+import { keysCommand } from './commands/keys.js';
 
 const program = new Command('robbieverse')
   .description('One PostgreSQL database for a business run with AI assistants: schema, migrations and tools.\nRuns on an embedded PostgreSQL (PGlite, nothing to install) or on a server via DATABASE_URL.')
@@ -24,10 +28,12 @@ Examples:
   $ robbieverse db status               # what is applied, what is pending
   $ robbieverse db query "SELECT 1"     # works while \`up\` runs, through its socket
   $ DATABASE_URL=postgres://app@localhost/robbie robbieverse db migrate
+  $ robbieverse serve                   # the HTTP API on http://127.0.0.1:8787/api (up starts it too)
+  $ robbieverse users create --email ann@acme.example --org "Default Organization" --role admin
 
 Settings (strongest first): flags > environment > robbieverse.config.json > defaults
   DATABASE_URL, ROBBIEVERSE_HOME, ROBBIEVERSE_SOCKET_PORT, ROBBIEVERSE_LOCK_TIMEOUT_MS,
-  ROBBIEVERSE_LOG_LEVEL, NO_COLOR
+  ROBBIEVERSE_LOG_LEVEL, ROBBIEVERSE_API_HOST, ROBBIEVERSE_API_PORT, ROBBIEVERSE_CORS_ORIGINS, NO_COLOR
 
 Exit codes: 0 ok · 1 failed · 2 bad usage or configuration · 3 drift, or a failed check
             4 database held by another process · 5 cannot connect`,
@@ -46,6 +52,7 @@ db.addCommand(migrateCommand())
 
 program.addCommand(upCommand()).addCommand(db).addCommand(schemaCommand());
 program.addCommand(blocksCommand());
+program.addCommand(serveCommand()).addCommand(orgsCommand()).addCommand(usersCommand()).addCommand(keysCommand());
 // Usage errors (unknown command or option, missing argument) exit with 2 at every level.
 const usageExit = (c: Command): void => {
   c.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));

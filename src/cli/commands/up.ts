@@ -8,6 +8,10 @@ import { openDatabase } from '../../db/open.js';
 import { RobbieverseError } from '../../errors.js';
 import { action, configFrom, dbOptions, describeTarget, makeLogger, migrationsFrom, type DbCommandOptions } from '../context.js';
 import { color, ms } from '../output.js';
+import { ensureFirstAdmin, type FirstAdmin } from '../../api/bootstrap.js';
+import { listenApi, type ListeningApi } from '../../api/listen.js';
+import { loginCurl } from '../admin.js';
+import { apiReadyLine, untilStopSignal } from './serve.js';
 import { migrationProgress, upgradeProgress, upgradeSummary } from '../progress.js';
 
 export function upCommand(): Command {
@@ -16,10 +20,16 @@ export function upCommand(): Command {
     .description(
       'Creates or opens the embedded database (or the server in DATABASE_URL / --url), applies pending\n' +
         'migrations, and keeps running until Ctrl-C. The embedded database is served on a local\n' +
-        'Postgres-protocol socket, so `robbieverse db …` commands, psql and programs can use it meanwhile.',
+        'Postgres-protocol socket, so `robbieverse db …` commands, psql and programs can use it meanwhile,\n' +
+        'and the HTTP API is served on http://127.0.0.1:8787/api. On a database where nobody can sign in yet,\n' +
+        'it creates a first admin (owner of the Default Organization) and prints its password once.',
     )
     .addOption(new Option('--port <n>', 'socket port for the embedded database (0 = any free port; default 54329 or $ROBBIEVERSE_SOCKET_PORT)').argParser((v) => Number(v)))
     .addOption(new Option('--no-socket', 'do not serve the embedded database on a socket'))
+    .addOption(new Option('--api-host <host>', 'address for the HTTP API (default 127.0.0.1 or $ROBBIEVERSE_API_HOST)'))
+    .addOption(new Option('--api-port <n>', 'port for the HTTP API (0 = any free port; default 8787 or $ROBBIEVERSE_API_PORT)').argParser((v) => Number(v)))
+    .addOption(new Option('--no-api', 'do not start the HTTP API'))
+    .addOption(new Option('--admin-email <email>', 'e-mail of the first admin, created when nobody can sign in yet (default admin@localhost or $ROBBIEVERSE_ADMIN_EMAIL)'))
     .addHelpText(
       'after',
       `
@@ -27,23 +37,27 @@ Examples:
   $ npx robbieverse up                                  # embedded database in ./.robbieverse
   $ robbieverse up --home /var/lib/robbieverse --port 5500
   $ DATABASE_URL=postgres://app@localhost/robbie robbieverse up
+  $ robbieverse up --api-port 0 --admin-email me@example.com   # API on any free port
+  $ robbieverse up --no-api                             # database only
 
 Meanwhile, in another terminal:
   $ robbieverse db query "SELECT * FROM robbieverse_meta.schema_migrations"
-  $ psql postgres://postgres@127.0.0.1:54329/postgres`,
+  $ psql postgres://postgres@127.0.0.1:54329/postgres
+  $ curl -s http://127.0.0.1:8787/api/me -H "Authorization: Bearer $TOKEN"   # after signing in`,
     );
   dbOptions(cmd, { migrations: true });
   legacyUpgradeOptions(cmd);
   return cmd.action(
-    action(async (o: DbCommandOptions & LegacyUpgradeFlags & { port?: number; socket: boolean }) => {
+    action(async (o: DbCommandOptions & LegacyUpgradeFlags & { port?: number; socket: boolean; apiHost?: string; apiPort?: number; api: boolean; adminEmail?: string }) => {
       const t0 = Date.now();
-      const cfg = await configFrom(o, { socketPort: o.port });
+      const cfg = await configFrom(o, { socketPort: o.port, apiHost: o.apiHost, apiPort: o.apiPort });
       const logger = await makeLogger(cfg);
       const files = migrationsFrom(o);
       const err = (s: string) => process.stderr.write(s);
       err(`${color.bold('robbieverse up')}\n`);
       const opened = await openDatabase(cfg, { command: 'robbieverse up', exclusive: true, logger });
       let socket: ServedSocket | undefined;
+      let api: ListeningApi | undefined;
       try {
         err(`database: ${describeTarget(opened)}${opened.db instanceof PgliteDb ? color.dim(` (opened in ${ms(Date.now() - t0)})`) : ''}\n`);
         const outcome = await migrateOrUpgrade(opened.db, {
@@ -62,6 +76,11 @@ Meanwhile, in another terminal:
           socket = await serveSocket(opened.db, cfg.socketHost, cfg.socketPort);
           opened.lock?.setSocket({ host: socket.host, port: socket.port });
         }
+        // A custom --migrations directory is not the Robbieverse schema: no accounts, no API.
+        const builtIn = !o.migrations;
+        let admin: FirstAdmin = { created: false };
+        if (builtIn) admin = await ensureFirstAdmin(opened.db, { email: o.adminEmail ?? (process.env.ROBBIEVERSE_ADMIN_EMAIL || undefined) });
+        if (builtIn && o.api) api = await listenApi({ db: opened.db, host: cfg.apiHost, port: cfg.apiPort, logger, corsOrigins: cfg.corsOrigins });
         const lines = [
           `${color.green('✓')} ready in ${ms(Date.now() - t0)}: ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} applied now, ${result.alreadyApplied} before`,
         ];
@@ -70,14 +89,27 @@ Meanwhile, in another terminal:
           lines.push(`  socket:  ${socket.host}:${socket.port}  (psql ${socketUrl(socket).replace('?sslmode=disable', '')})`);
           lines.push(`  try:     robbieverse db query "SELECT * FROM robbieverse_meta.schema_migrations"${o.home ? ` --home ${o.home}` : ''}`);
         }
+        if (api) lines.push(`  ${apiReadyLine(api)}`);
+        else if (!builtIn) lines.push(color.dim('  API:     not started (--migrations is a custom schema)'));
+        if (admin.created) {
+          const origin = api?.origin ?? `http://${cfg.apiHost}:${cfg.apiPort || 8787}`;
+          lines.push(
+            '',
+            color.bold('  First admin (nobody could sign in yet), owner of the Default Organization:'),
+            `    email:     ${admin.email}`,
+            `    password:  ${admin.password}`,
+            color.yellow('    shown once and never again: store it now'),
+            `    sign in:   ${loginCurl(origin, admin.email, admin.password)}`,
+            `    change it with robbieverse users passwd --email ${admin.email}${o.home ? ` --home ${o.home}` : ''}`,
+            '',
+          );
+        }
         lines.push(color.dim('  press Ctrl-C to stop'));
         err(lines.join('\n') + '\n');
-        const signal = await new Promise<NodeJS.Signals>((resolve) => {
-          process.once('SIGINT', () => resolve('SIGINT'));
-          process.once('SIGTERM', () => resolve('SIGTERM'));
-        });
+        const signal = await untilStopSignal();
         err(`\n${signal}: stopping…\n`);
       } finally {
+        await api?.close().catch(() => {});
         await socket?.stop().catch(() => {});
         await opened.close();
       }

@@ -1,0 +1,67 @@
+import { Command, Option } from 'commander';
+import { listenApi, type ListeningApi } from '../../api/listen.js';
+import { openDatabase } from '../../db/open.js';
+import { embeddedMigrations } from '../../migrate/embedded.js';
+import { requireCurrentSchema } from '../../migrate/require-current.js';
+import { action, configFrom, dbOptions, describeTarget, makeLogger, type DbCommandOptions } from '../context.js';
+import { color } from '../output.js';
+
+export function apiReadyLine(api: Pick<ListeningApi, 'origin'>): string {
+  return `API: ${api.origin}/api  ·  reference: ${api.origin}/docs  ·  OpenAPI: /openapi.json`;
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+export function serveCommand(): Command {
+  const cmd = new Command('serve')
+    .summary('serve the HTTP API')
+    .description(
+      'Serves the HTTP API (JSON under /api, a reference at /docs, the OpenAPI document at /openapi.json)\n' +
+        'on a database whose schema is current, until Ctrl-C. `robbieverse up` also starts it; use `serve`\n' +
+        'for a server database, or next to a running `up` started with --no-api.',
+    )
+    .addOption(new Option('--host <host>', 'address to listen on (default 127.0.0.1 or $ROBBIEVERSE_API_HOST; 0.0.0.0 for every interface)'))
+    .addOption(new Option('--port <n>', 'port to listen on (0 = any free port; default 8787 or $ROBBIEVERSE_API_PORT)').argParser((v) => Number(v)))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ robbieverse serve                                   # http://127.0.0.1:8787/api
+  $ DATABASE_URL=postgres://app@db/robbie robbieverse serve --host 0.0.0.0 --port 8080
+  $ ROBBIEVERSE_LOG_LEVEL=info robbieverse serve        # one log line per request on stderr
+  $ curl -s -X POST http://127.0.0.1:8787/api/auth/login -H 'content-type: application/json' \\
+      -d '{"email":"admin@localhost","password":"…"}'
+
+Browsers on other origins: ROBBIEVERSE_CORS_ORIGINS=https://app.example.com,http://localhost:5173
+The schema must be current: run robbieverse db migrate first (serve never migrates).`,
+    );
+  dbOptions(cmd);
+  return cmd.action(
+    action(async (o: DbCommandOptions & { host?: string; port?: number }) => {
+      const cfg = await configFrom(o, { apiHost: o.host, apiPort: o.port });
+      const logger = await makeLogger(cfg);
+      const err = (s: string) => process.stderr.write(s);
+      const opened = await openDatabase(cfg, { command: 'robbieverse serve', logger });
+      let api: ListeningApi | undefined;
+      try {
+        err(`database: ${describeTarget(opened)}\n`);
+        await requireCurrentSchema(opened.db, embeddedMigrations());
+        api = await listenApi({ db: opened.db, host: cfg.apiHost, port: cfg.apiPort, logger, corsOrigins: cfg.corsOrigins });
+        err(`${color.green('✓')} ${apiReadyLine(api)}\n${color.dim('  press Ctrl-C to stop')}\n`);
+        const signal = await untilStopSignal();
+        err(`\n${signal}: stopping…\n`);
+      } finally {
+        await api?.close().catch(() => {});
+        await opened.close();
+      }
+      err(`${color.green('✓')} stopped\n`);
+      return 0;
+    }),
+  );
+}
