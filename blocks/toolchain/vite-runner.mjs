@@ -10,6 +10,11 @@ if (!project || !outDir) {
   console.error('usage: vite-runner.mjs <project-dir> <out-dir>');
   process.exit(2);
 }
+// stdin is a pipe from the builder: when the builder dies (even by kill -9) it closes, and this
+// build stops instead of writing into a release directory nobody will publish.
+process.stdin.on('end', () => process.exit(3));
+process.stdin.on('error', () => process.exit(3));
+process.stdin.resume();
 try {
   await build({
     root: project,
@@ -28,3 +33,4 @@ try {
   console.error(err && err.stack ? err.stack : String(err));
   process.exit(1);
 }
+process.exit(0);

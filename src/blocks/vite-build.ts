@@ -21,7 +21,8 @@ export function runViteBuild(projectDir: string, outDir: string, opts: { timeout
   const t0 = Date.now();
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production', NO_COLOR: '1', HOME: projectDir, TMPDIR: projectDir };
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [runner, projectDir, outDir], { cwd: projectDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [runner, projectDir, outDir], { cwd: projectDir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => {});
     let log = '';
     const add = (d: Buffer) => {
       log += d.toString();
