@@ -1,6 +1,9 @@
 import { Command, Option } from 'commander';
 import { listenApi, type ListeningApi } from '../../api/listen.js';
-import { openDatabase } from '../../db/open.js';
+import { openDatabase, type OpenedDb } from '../../db/open.js';
+import { PgliteDb } from '../../db/pglite.js';
+import { serveSocket, type ServedSocket } from '../../db/socket.js';
+import type { Config } from '../../config.js';
 import { embeddedMigrations } from '../../migrate/embedded.js';
 import { requireCurrentSchema } from '../../migrate/require-current.js';
 import { action, configFrom, dbOptions, describeTarget, makeLogger, type DbCommandOptions } from '../context.js';
@@ -24,7 +27,9 @@ export function serveCommand(): Command {
     .description(
       'Serves the HTTP API (JSON under /api, a reference at /docs, the OpenAPI document at /openapi.json)\n' +
         'on a database whose schema is current, until Ctrl-C. `robbieverse up` also starts it; use `serve`\n' +
-        'for a server database, or next to a running `up` started with --no-api.',
+        'for a server database, or next to a running `up` started with --no-api. When `serve` opens the\n' +
+        'embedded database itself, it also serves it on the local socket (like `up`), so `robbieverse users …`\n' +
+        'and `keys …` keep working meanwhile.',
     )
     .addOption(new Option('--host <host>', 'address to listen on (default 127.0.0.1 or $ROBBIEVERSE_API_HOST; 0.0.0.0 for every interface)'))
     .addOption(new Option('--port <n>', 'port to listen on (0 = any free port; default 8787 or $ROBBIEVERSE_API_PORT)').argParser((v) => Number(v)))
@@ -49,19 +54,36 @@ The schema must be current: run robbieverse db migrate first (serve never migrat
       const err = (s: string) => process.stderr.write(s);
       const opened = await openDatabase(cfg, { command: 'robbieverse serve', logger });
       let api: ListeningApi | undefined;
+      let socket: ServedSocket | undefined;
       try {
         err(`database: ${describeTarget(opened)}\n`);
         await requireCurrentSchema(opened.db, embeddedMigrations());
+        socket = await shareEmbedded(opened, cfg, err);
         api = await listenApi({ db: opened.db, host: cfg.apiHost, port: cfg.apiPort, logger, corsOrigins: cfg.corsOrigins });
         err(`${color.green('✓')} ${apiReadyLine(api)}\n${color.dim('  press Ctrl-C to stop')}\n`);
         const signal = await untilStopSignal();
         err(`\n${signal}: stopping…\n`);
       } finally {
         await api?.close().catch(() => {});
+        await socket?.stop().catch(() => {});
         await opened.close();
       }
       err(`${color.green('✓')} stopped\n`);
       return 0;
     }),
   );
+}
+
+/** Serves an embedded home this process owns on its socket, so other commands can reach it; a busy port only warns. */
+async function shareEmbedded(opened: OpenedDb, cfg: Config, err: (s: string) => void): Promise<ServedSocket | undefined> {
+  if (opened.via !== 'embedded' || !(opened.db instanceof PgliteDb)) return undefined;
+  try {
+    const socket = await serveSocket(opened.db, cfg.socketHost, cfg.socketPort);
+    opened.lock?.setSocket({ host: socket.host, port: socket.port });
+    err(`socket: ${socket.host}:${socket.port} (other robbieverse commands reach the database through it)\n`);
+    return socket;
+  } catch (e) {
+    err(color.yellow(`warning: the database socket could not listen on ${cfg.socketHost}:${cfg.socketPort} (${(e as Error).message}); other commands cannot reach this database while serve runs (set ROBBIEVERSE_SOCKET_PORT)\n`));
+    return undefined;
+  }
 }
