@@ -111,6 +111,7 @@ export function generateProject(dir: string, s: Snapshot): GeneratedProject {
     <meta name="color-scheme" content="${theme.theme}" />
     <meta name="description" content="" />
     <meta name="generator" content="RobbieBlocks" />
+    <link rel="icon" href="data:," />
     <title>${escapeHtml(name)}</title>
   </head>
   <body>
