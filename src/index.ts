@@ -14,3 +14,18 @@ export { embeddedMigrations } from './migrate/embedded.js';
 export { loadMigrationsFromDir, type MigrationFile } from './migrate/files.js';
 export { verifyDatabase, type VerifyReport, type CheckResult } from './verify/index.js';
 export { withTenant, APP_ROLE, type TenantContext } from './tenancy/with-tenant.js';
+export {
+  startBlocksWorker,
+  releaseSite,
+  registerComponentLibrary,
+  seedDemoContent,
+  requestDeploy,
+  rollbackRelease,
+  blocksStatus,
+  listDeploys,
+  listPages,
+  type BlocksWorker,
+  type BlocksWorkerOptions,
+  type ReleaseSiteOptions,
+  type BlocksEvent,
+} from './blocks/index.js';

@@ -274,10 +274,10 @@ describe(`RobbieBlocks pipeline (${engineName})`, () => {
     const second = await start();
     try {
       const t0 = await dbNow(fx.db);
-      await fx.db.query(`UPDATE robbieblocks_style_tokens SET default_value = '#16A34A' WHERE token_key = 'color.success'`);
-      await waitForBuilds(fx.db, PAIRS, t0);
+      for (let i = 0; i < 5; i++) await fx.db.query(`UPDATE robbieblocks_pages SET page_name = $1 WHERE page_key = 'check-one'`, [`Two builders ${i}`]);
+      await waitForBuilds(fx.db, PLAY, t0);
       const rows = await deploys(fx.db, `d.created_at > $1 AND n.node_key = ANY($2::text[])`, [t0, NODES]);
-      expect(rows.map((r) => `${r.node_key}/${r.app_namespace}`).sort()).toEqual([...PAIRS].sort());
+      expect(rows.map((r) => `${r.node_key}/${r.app_namespace}`).sort()).toEqual([...PLAY].sort());
       expect(rows.every((r) => r.deploy_status === 'success')).toBe(true);
     } finally {
       await second.stop();
