@@ -11,8 +11,8 @@ export function keysCommand(): Command {
   const keys = new Command('keys')
     .summary('API keys for programs: create, list, revoke')
     .description(
-      'An API key acts as one user in one organization, with at most that membership\'s role (or a weaker\n' +
-        'one given with --role). Send it as "Authorization: Bearer <key>". Only its hash is stored: the key\n' +
+      'An API key acts as one user in one organization, with at most that membership\'s role (or a weaker ' +
+        'one given with --role). Send it as "Authorization: Bearer <key>". Only its hash is stored: the key ' +
         'is printed once, when it is created.',
     )
     .addHelpText('after', `

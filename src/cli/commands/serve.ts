@@ -25,10 +25,10 @@ export function serveCommand(): Command {
   const cmd = new Command('serve')
     .summary('serve the HTTP API')
     .description(
-      'Serves the HTTP API (JSON under /api, a reference at /docs, the OpenAPI document at /openapi.json)\n' +
-        'on a database whose schema is current, until Ctrl-C. `robbieverse up` also starts it; use `serve`\n' +
-        'for a server database, or next to a running `up` started with --no-api. When `serve` opens the\n' +
-        'embedded database itself, it also serves it on the local socket (like `up`), so `robbieverse users …`\n' +
+      'Serves the HTTP API (JSON under /api, a reference at /docs, the OpenAPI document at /openapi.json) ' +
+        'on a database whose schema is current, until Ctrl-C. `robbieverse up` also starts it; use `serve` ' +
+        'for a server database, or next to a running `up` started with --no-api. When `serve` opens the ' +
+        'embedded database itself, it also serves it on the local socket (like `up`), so `robbieverse users …` ' +
         'and `keys …` keep working meanwhile.',
     )
     .addOption(new Option('--host <host>', 'address to listen on (default 127.0.0.1 or $ROBBIEVERSE_API_HOST; 0.0.0.0 for every interface)'))

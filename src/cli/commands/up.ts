@@ -18,10 +18,10 @@ export function upCommand(): Command {
   const cmd = new Command('up')
     .summary('create or open the database, migrate it, and keep it running')
     .description(
-      'Creates or opens the embedded database (or the server in DATABASE_URL / --url), applies pending\n' +
-        'migrations, and keeps running until Ctrl-C. The embedded database is served on a local\n' +
-        'Postgres-protocol socket, so `robbieverse db …` commands, psql and programs can use it meanwhile,\n' +
-        'and the HTTP API is served on http://127.0.0.1:8787/api. On a database where nobody can sign in yet,\n' +
+      'Creates or opens the embedded database (or the server in DATABASE_URL / --url), applies pending ' +
+        'migrations, and keeps running until Ctrl-C. The embedded database is served on a local ' +
+        'Postgres-protocol socket, so `robbieverse db …` commands, psql and programs can use it meanwhile, ' +
+        'and the HTTP API is served on http://127.0.0.1:8787/api. On a database where nobody can sign in yet, ' +
         'it creates a first admin (owner of the Default Organization) and prints its password once.',
     )
     .addOption(new Option('--port <n>', 'socket port for the embedded database (0 = any free port; default 54329 or $ROBBIEVERSE_SOCKET_PORT)').argParser((v) => Number(v)))

@@ -10,7 +10,7 @@ export function usersCommand(): Command {
   const users = new Command('users')
     .summary('create users, list them, set passwords')
     .description(
-      'Accounts that sign in to the API (POST /api/auth/login). Passwords are stored as argon2id hashes;\n' +
+      'Accounts that sign in to the API (POST /api/auth/login). Passwords are stored as argon2id hashes; ' +
         'a generated password is printed once, and a chosen one is read from stdin, never from a flag.',
     )
     .addHelpText('after', `
@@ -28,8 +28,8 @@ function createCmd(): Command {
   const cmd = new Command('create')
     .summary('create a user in an organization')
     .description(
-      'Creates an account with a membership in --org. Without --password-stdin a strong password is generated\n' +
-        'and printed once. If the e-mail already has an account, only the membership is added (its password\n' +
+      'Creates an account with a membership in --org. Without --password-stdin a strong password is generated ' +
+        'and printed once. If the e-mail already has an account, only the membership is added (its password ' +
         'is left as it is).',
     )
     .requiredOption('--email <email>', 'e-mail address (the sign-in name)')
@@ -107,7 +107,7 @@ function passwdCmd(): Command {
   const cmd = new Command('passwd')
     .summary("set a user's password")
     .description(
-      'Sets a new password: generated and printed once, or read from stdin with --password-stdin.\n' +
+      'Sets a new password: generated and printed once, or read from stdin with --password-stdin. ' +
         'Sessions that are already signed in stay valid until they expire.',
     )
     .requiredOption('--email <email>', 'the account')
