@@ -7,6 +7,7 @@ import { ensureFirstAdmin } from '../../src/api/bootstrap.js';
 import { embeddedMigrations } from '../../src/migrate/embedded.js';
 import { migrate } from '../../src/migrate/runner.js';
 import { openTestDb, tmpDir } from '../helpers/db.js';
+import { runCli } from '../helpers/cli.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -33,6 +34,19 @@ describe('API settings', () => {
     expect(parseExpiry('12h', now).toISOString()).toBe('2030-01-01T12:00:00.000Z');
     expect(parseExpiry('2031-06-01', now).toISOString()).toBe('2031-06-01T00:00:00.000Z');
     for (const bad of ['0d', 'soon', '2029-01-01', '-5d']) expect(() => parseExpiry(bad, now)).toThrow(/not a lifetime/);
+  });
+});
+
+describe('--help of the API and account commands', () => {
+  it('teaches each by example', async () => {
+    const all = [['serve'], ['orgs'], ['orgs', 'create'], ['orgs', 'list'], ['users'], ['users', 'create'], ['users', 'list'], ['users', 'passwd'], ['keys'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke']];
+    const results = await Promise.all(all.map((args) => runCli([...args, '--help'])));
+    results.forEach((r, i) => {
+      expect(r.code, all[i]!.join(' ')).toBe(0);
+      expect(r.stdout, all[i]!.join(' ')).toMatch(/Usage: robbieverse[\s\S]*Examples:\n {2}\$ robbieverse /);
+    });
+    const up = await runCli(['up', '--help']);
+    expect(up.stdout).toMatch(/--api-port <n>[\s\S]*--no-api[\s\S]*--admin-email/);
   });
 });
 
