@@ -25,7 +25,8 @@ function claimerIsDead(claimedBy: string | null): boolean {
 
 /**
  * Closes deploys left in building/deploying by a builder that is gone: after the lease, or at
- * once when the claiming process ran on this host and no longer exists. Each becomes `failed`
+ * once when the claiming process ran on this host and no longer exists (or is `ownBuilderId`,
+ * which calls this only between its builds). Each becomes `failed`
  * ("interrupted") and its pair gets a new pending deploy.
  */
 export async function expireLeases(db: Db, leaseMs = DEFAULT_LEASE_MS, ownBuilderId?: string): Promise<ExpiredDeploy[]> {
@@ -38,10 +39,16 @@ export async function expireLeases(db: Db, leaseMs = DEFAULT_LEASE_MS, ownBuilde
   );
   const out: ExpiredDeploy[] = [];
   for (const d of rows) {
-    if (ownBuilderId && d.claimed_by === ownBuilderId) continue;
-    const dead = claimerIsDead(d.claimed_by);
+    // Called between builds: a deploy still claimed by this very builder is one whose result
+    // could not be recorded (the database was away); it is as dead as a crashed builder's.
+    const own = ownBuilderId !== undefined && d.claimed_by === ownBuilderId;
+    const dead = own || claimerIsDead(d.claimed_by);
     if (!d.expired && !dead) continue;
-    const reason = dead ? `interrupted: builder ${d.claimed_by} is no longer running` : `interrupted: no result within the ${Math.round(leaseMs / 1000)} s lease (builder ${d.claimed_by ?? 'unknown'})`;
+    const reason = own
+      ? `interrupted: the result of builder ${d.claimed_by} could not be recorded`
+      : dead
+        ? `interrupted: builder ${d.claimed_by} is no longer running`
+        : `interrupted: no result within the ${Math.round(leaseMs / 1000)} s lease (builder ${d.claimed_by ?? 'unknown'})`;
     const closed = await db.transaction(async (tx) => {
       const u = await tx.query(
         `UPDATE robbieblocks_deploys SET deploy_status = 'failed', error_message = $2, completed_at = now(), updated_at = now()

@@ -24,10 +24,12 @@ interface Touch {
 type Action = 'approve' | 'skip' | 'not-relevant';
 
 export default function TouchReadyQueue({ title = 'Ready to send', limit = 10, showRationale = true }: TouchReadyQueueProps) {
-  const q = useApi<unknown>(`/touch-ready?status=pending&limit=${limit}`, { refreshMs: 60_000 });
+  const q = useApi<unknown>(`/touch-ready?limit=${Math.min(200, limit * 4)}`, { refreshMs: 60_000 });
   const [done, setDone] = useState<Record<string, Action>>({});
   const [actionError, setActionError] = useState<string | undefined>();
-  const items = rowsOf<Touch>(q.data).filter((t) => !done[t.id]).slice(0, limit);
+  const items = rowsOf<Touch>(q.data)
+    .filter((t) => !done[t.id] && (!t.status || t.status === 'pending'))
+    .slice(0, limit);
 
   const act = async (t: Touch, action: Action) => {
     setActionError(undefined);
