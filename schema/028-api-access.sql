@@ -137,4 +137,51 @@ $$;
 COMMENT ON FUNCTION app_user_id_by_email(text) IS
   'Id of the account with that e-mail, for an owner or admin of the current organization adding a member; NULL otherwise';
 
+-- The credential check of every API request, run by the API's (owner) connection as the first
+-- statement of the request's transaction: finds the live session (by the hash of its access
+-- token) or API key (by the hash of the key), then sets the transaction-local tenant context
+-- and drops to the application role, so everything after it runs under row-level security.
+-- No row = refused. PL/pgSQL keeps the lookup's plan for the life of the connection.
+CREATE FUNCTION api_authenticate(p_kind text, p_hash text, p_request_id text)
+RETURNS TABLE (credential_id uuid, user_id uuid, org_id uuid, role text, role_cap text, email text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  r record;
+BEGIN
+  IF p_kind = 'access' THEN
+    SELECT s.id, s.user_id, s.org_id, m.role, NULL::text AS role_cap, u.email::text AS email, ''::text AS key_id
+      INTO r
+      FROM public.user_sessions s
+      JOIN public.users u ON u.id = s.user_id AND coalesce(u.is_active, true)
+      JOIN public.organization_memberships m ON m.org_id = s.org_id AND m.user_id = s.user_id AND m.is_active
+     WHERE s.token_jti = p_hash AND s.revoked_at IS NULL AND s.access_expires_at > now() AND s.expires_at > now();
+  ELSIF p_kind = 'key' THEN
+    SELECT k.id, k.user_id, k.org_id, m.role, k.role AS role_cap, u.email::text AS email, k.id::text AS key_id
+      INTO r
+      FROM public.api_keys k
+      JOIN public.users u ON u.id = k.user_id AND coalesce(u.is_active, true)
+      JOIN public.organization_memberships m ON m.org_id = k.org_id AND m.user_id = k.user_id AND m.is_active
+     WHERE k.key_hash = p_hash AND k.is_active AND k.revoked_at IS NULL
+       AND (k.expires_at IS NULL OR k.expires_at > now());
+  ELSE
+    RAISE EXCEPTION 'api_authenticate: unknown credential kind %', p_kind USING ERRCODE = '22023';
+  END IF;
+  IF r IS NULL OR r.id IS NULL THEN
+    RETURN;
+  END IF;
+  PERFORM set_config('app.org_id', r.org_id::text, true),
+          set_config('app.user_id', r.user_id::text, true),
+          set_config('app.actor', CASE WHEN p_kind = 'key' THEN 'api_key' ELSE 'user' END, true),
+          set_config('app.api_key_id', r.key_id, true),
+          set_config('app.request_id', coalesce(p_request_id, ''), true),
+          set_config('role', 'robbie_app', true);
+  credential_id := r.id; user_id := r.user_id; org_id := r.org_id; role := r.role; role_cap := r.role_cap; email := r.email;
+  RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION api_authenticate(text, text, text) IS
+  'API credential check: the principal of an access-token or API-key hash, with the tenant context set and the role dropped to robbie_app; no row when refused';
+
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO robbie_app, robbie_auth;
+-- Only the API's own connection (the owner) checks credentials.
+REVOKE EXECUTE ON FUNCTION api_authenticate(text, text, text) FROM PUBLIC, robbie_app, robbie_auth;

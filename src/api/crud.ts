@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Queryable } from '../db/types.js';
 import type { Role } from './auth/roles.js';
 import { columnSchema, isFilterable, type ColumnInfo, type JsonSchema } from './catalog.js';
@@ -79,10 +79,10 @@ export function registerResource(app: FastifyInstance, def: ResourceDef, columns
         querystring: querySchema, params: paramsSchema(false),
         response: { 200: { type: 'object', properties: { data: { type: 'array', items: { $ref: `${rowSchemaId}#` } }, next_cursor: { type: ['string', 'null'] } } }, ...errorResponses },
       },
-    }, async (req: FastifyRequest) => {
+    }, async (req: FastifyRequest, reply: FastifyReply) => {
       const query = req.query as Record<string, unknown>;
       const params = req.params as Record<string, string>;
-      return rc.run(req, 'viewer', async (tx, p) => {
+      const body = await rc.run(req, 'viewer', async (tx, p) => {
         await checkParent(tx, params);
         const sort = String(query.sort ?? sortNames[0]);
         const order = (query.order as 'asc' | 'desc' | undefined) ?? def.sorts.find((s) => s.column === sort)!.order;
@@ -112,35 +112,40 @@ export function registerResource(app: FastifyInstance, def: ResourceDef, columns
           }
         }
         const sql =
-          `SELECT row_to_json(x) AS r FROM (SELECT ${selectList} FROM ${q(def.table)} t` +
+          `SELECT row_to_json(x)::text AS r FROM (SELECT ${selectList} FROM ${q(def.table)} t` +
           (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
           ` ORDER BY t.${q(sort)} ${order.toUpperCase()} NULLS LAST, t.id ${order.toUpperCase()} LIMIT ${limit + 1}) x`;
-        const { rows } = await tx.query<{ r: Record<string, unknown> }>(sql, args);
-        const data = rows.slice(0, limit).map((r) => r.r);
-        const last = data[data.length - 1];
-        const next = rows.length > limit && last
-          ? encodeCursor({ r: resource, s: sort, o: order, g: def.scope === 'tenant' ? p.orgId : '', v: last[sort] ?? null, id: String(last.id) })
-          : null;
-        return { data, next_cursor: next };
+        // Rows arrive as JSON text and are sent as they are: no parse and re-serialise per row.
+        const { rows } = await tx.query<{ r: string }>(sql, args, { prepare: true });
+        const page = rows.slice(0, limit).map((r) => r.r);
+        let next: string | null = null;
+        if (rows.length > limit) {
+          const last = JSON.parse(page[page.length - 1]!) as Record<string, unknown>;
+          next = encodeCursor({ r: resource, s: sort, o: order, g: def.scope === 'tenant' ? p.orgId : '', v: last[sort] ?? null, id: String(last.id) });
+        }
+        return `{"data":[${page.join(',')}],"next_cursor":${JSON.stringify(next)}}`;
       });
+      return sendJson(reply, body);
     });
   }
 
   if (ops.includes('get')) {
     app.get(`${base}/:id`, {
       schema: { tags, summary: `Get one of ${name}`, params: paramsSchema(true), response: { 200: { $ref: `${rowSchemaId}#` }, ...errorResponses } },
-    }, async (req) => {
+    }, async (req, reply) => {
       const params = req.params as Record<string, string>;
-      return rc.run(req, 'viewer', async (tx) => {
+      const body = await rc.run(req, 'viewer', async (tx) => {
         await checkParent(tx, params);
         const extra = def.parent ? ` AND t.${q(def.parent.column)} = $2` : '';
-        const { rows } = await tx.query<{ r: unknown }>(
-          `SELECT row_to_json(x) AS r FROM (SELECT ${selectList} FROM ${q(def.table)} t WHERE t.id = $1${extra}) x`,
+        const { rows } = await tx.query<{ r: string }>(
+          `SELECT row_to_json(x)::text AS r FROM (SELECT ${selectList} FROM ${q(def.table)} t WHERE t.id = $1${extra}) x`,
           def.parent ? [params.id, params[def.parent.param]] : [params.id],
+          { prepare: true },
         );
         if (!rows[0]) throw notFound(`${name} ${params.id}`);
         return rows[0].r;
       });
+      return sendJson(reply, body);
     });
   }
 
@@ -229,6 +234,11 @@ export function registerResource(app: FastifyInstance, def: ResourceDef, columns
       return null;
     });
   }
+}
+
+/** Sends JSON text built by the database as the body, bypassing the response serialiser. */
+function sendJson(reply: FastifyReply, text: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').serializer((p: unknown) => p as string).send(text);
 }
 
 /** JSON values go to the database as text: objects/arrays of json columns as JSON, arrays of other columns as arrays. */

@@ -1,5 +1,5 @@
 import type { PGlite, Results, Transaction } from '@electric-sql/pglite';
-import type { Db, Queryable, QueryResult } from './types.js';
+import type { Db, Queryable, QueryResult, TransactionOptions } from './types.js';
 
 function toResult<R>(r: Results<R> | undefined): QueryResult<R> {
   if (!r) return { rows: [], fields: [], rowCount: 0 };
@@ -51,8 +51,11 @@ export class PgliteDb implements Db {
     return this.q.exec(sql);
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.pg.transaction((tx) => fn(wrap(tx)));
+  transaction<T>(fn: (tx: Queryable, first: QueryResult | undefined) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
+    return this.pg.transaction(async (tx) => {
+      const q = wrap(tx);
+      return fn(q, opts.first ? await q.exec(opts.first) : undefined);
+    });
   }
 
   /** PGlite has exactly one session; holding it for `fn` is the default. */

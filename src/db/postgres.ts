@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { RobbieverseError } from '../errors.js';
-import type { Db, Queryable, QueryResult } from './types.js';
+import type { Db, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
 
 /** The URL with its password replaced, for messages and logs. */
 export function redactUrl(url: string): string {
@@ -36,7 +37,12 @@ function toResult<R>(r: pg.QueryResult | pg.QueryResult[] | undefined): QueryRes
 
 function wrapClient(c: pg.ClientBase | pg.Pool): Queryable {
   return {
-    async query<R>(sql: string, params?: unknown[]) {
+    async query<R>(sql: string, params?: unknown[], opts?: QueryOptions) {
+      if (opts?.prepare) {
+        // node-postgres prepares a named statement once per connection and reuses its plan.
+        const name = 'rv_' + createHash('sha1').update(sql).digest('hex').slice(0, 24);
+        return toResult<R>(await c.query({ name, text: sql, values: params as unknown[] | undefined }));
+      }
       return toResult<R>(await c.query(sql, params as unknown[] | undefined));
     },
     async exec(sql: string) {
@@ -94,8 +100,8 @@ export class PostgresDb implements Db {
     return db;
   }
 
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]) {
-    return this.q.query<R>(sql, params);
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[], opts?: QueryOptions) {
+    return this.q.query<R>(sql, params, opts);
   }
 
   exec(sql: string) {
@@ -121,11 +127,13 @@ export class PostgresDb implements Db {
     }
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: Queryable, first: QueryResult | undefined) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     return this.withSession(async (s) => {
-      await s.query('BEGIN');
+      let first: QueryResult | undefined;
       try {
-        const out = await fn(s);
+        if (opts.first) first = await s.exec(`BEGIN; ${opts.first}`);
+        else await s.query('BEGIN');
+        const out = await fn(s, first);
         await s.query('COMMIT');
         return out;
       } catch (err) {

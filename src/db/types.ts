@@ -7,10 +7,25 @@ export interface QueryResult<R = Record<string, unknown>> {
 }
 
 export interface Queryable {
-  /** One statement, with `$1`-style parameters. */
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+  /**
+   * One statement, with `$1`-style parameters. `prepare`: keep the statement prepared on the
+   * connection (named by a hash of its text), for hot statements of a bounded set.
+   */
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[], opts?: QueryOptions): Promise<QueryResult<R>>;
   /** Any number of statements, no parameters (simple protocol); returns the last result set. */
   exec(sql: string): Promise<QueryResult>;
+}
+
+export interface QueryOptions {
+  prepare?: boolean;
+}
+
+export interface TransactionOptions {
+  /**
+   * Statements (no parameters) sent in the same round trip as BEGIN; their last result is
+   * passed to the callback. Saves a round trip for the first work of a short transaction.
+   */
+  first?: string;
 }
 
 export type Engine = 'pglite' | 'postgres';
@@ -25,7 +40,7 @@ export interface Db extends Queryable {
   /** Where the data lives, for messages: a directory, `memory://`, or a URL without password. */
   readonly location: string;
   /** Runs `fn` in one transaction: commits when it resolves, rolls back when it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Queryable, first: QueryResult | undefined) => Promise<T>, opts?: TransactionOptions): Promise<T>;
   /** Runs `fn` on one pinned session (for session-level state such as advisory locks). */
   withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -1,5 +1,4 @@
 import type { Db, Queryable } from '../../db/types.js';
-import { APP_ROLE } from '../../tenancy/with-tenant.js';
 import { ApiError, forbidden, unauthorized } from '../errors.js';
 import { atLeast, weaker, type Role } from './roles.js';
 import { hashToken, tokenKind } from './tokens.js';
@@ -15,36 +14,18 @@ export interface Principal {
   credentialId: string;
 }
 
-// One statement checks the credential and, for a valid one, sets the transaction's tenant
-// context (app.org_id, app.user_id, actor, request id) and drops to the application role, so
-// row-level security applies to everything the route does afterwards. set_config(..., true) is
-// transaction-local: nothing survives on the pooled connection.
-const CONTEXT_COLUMNS = `
-       set_config('app.org_id', x.org_id::text, true) AS _org,
-       set_config('app.user_id', x.user_id::text, true) AS _user,
-       set_config('app.actor', x.actor, true) AS _actor,
-       set_config('app.api_key_id', x.key_id, true) AS _key,
-       set_config('app.request_id', $2::text, true) AS _request,
-       set_config('role', '${APP_ROLE}', true) AS _role`;
-
-const SESSION_SQL = `
-SELECT x.*, ${CONTEXT_COLUMNS}
-  FROM (SELECT s.id::text AS credential_id, s.user_id, s.org_id, m.role, NULL::text AS role_cap, u.email,
-               'user'::text AS actor, ''::text AS key_id
-          FROM user_sessions s
-          JOIN users u ON u.id = s.user_id AND u.is_active
-          JOIN organization_memberships m ON m.org_id = s.org_id AND m.user_id = s.user_id AND m.is_active
-         WHERE s.token_jti = $1 AND s.revoked_at IS NULL AND s.access_expires_at > now() AND s.expires_at > now()) x`;
-
-const KEY_SQL = `
-SELECT x.*, ${CONTEXT_COLUMNS}
-  FROM (SELECT k.id::text AS credential_id, k.user_id, k.org_id, m.role, k.role AS role_cap, u.email,
-               'api_key'::text AS actor, k.id::text AS key_id
-          FROM api_keys k
-          JOIN users u ON u.id = k.user_id AND u.is_active
-          JOIN organization_memberships m ON m.org_id = k.org_id AND m.user_id = k.user_id AND m.is_active
-         WHERE k.key_hash = $1 AND k.is_active AND k.revoked_at IS NULL
-           AND (k.expires_at IS NULL OR k.expires_at > now())) x`;
+// The first statement of every request's transaction, sent in the same round trip as BEGIN:
+// api_authenticate() (migration 028) finds the live session or key by the hash, sets the
+// transaction-local tenant context (app.org_id, app.user_id, actor, request id) and drops to
+// the application role, so row-level security applies to everything the route does
+// afterwards. Nothing survives the transaction on the pooled connection. The arguments are
+// inlined as literals (simple protocol): a hex hash, a fixed kind, and a request id that is
+// restricted to [A-Za-z0-9._:-] and quoted anyway.
+const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+function authenticateSql(kind: 'access' | 'key', hash: string, requestId: string): string {
+  if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error('credential hash must be hex SHA-256');
+  return `SELECT credential_id::text, user_id::text, org_id::text, role, role_cap, email FROM api_authenticate(${literal(kind)}, ${literal(hash)}, ${literal(requestId.replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 64))})`;
+}
 
 interface Row {
   credential_id: string;
@@ -77,9 +58,8 @@ export async function withPrincipal<T>(
     );
   }
   const hash = hashToken(credential);
-  return db.transaction(async (tx) => {
-    const { rows } = await tx.query<Row>(kind === 'access' ? SESSION_SQL : KEY_SQL, [hash, requestId]);
-    const row = rows[0];
+  return db.transaction(async (tx, first) => {
+    const row = first?.rows[0] as Row | undefined;
     if (!row) throw await explainRefusal(tx, kind, hash);
     const role = weaker(row.role, row.role_cap);
     const p: Principal = {
@@ -94,7 +74,7 @@ export async function withPrincipal<T>(
       throw forbidden(`this needs the ${needed} role or higher in the organization; ${p.via === 'api_key' ? 'this API key acts' : 'you are'} ${role}`);
     }
     return fn(tx, p);
-  });
+  }, { first: authenticateSql(kind, hash, requestId) });
 }
 
 /** Why a credential was refused, in words a client can act on (still a 401). */
