@@ -29,7 +29,7 @@ describe(`API tenant isolation: org A never sees or changes org B (${engineName}
     B.company = await post(b.token, '/api/companies', { name: 'B Corp', domain: 'b.test' });
     B.contact = await post(b.token, '/api/contacts', { first_name: 'Secret', last_name: 'Bee', email: 'secret@b.test', company_id: B.company });
     for (let i = 0; i < 4; i++) await post(b.token, '/api/contacts', { first_name: `B${i}`, last_name: 'Row' });
-    B.deal = await post(b.token, '/api/deals', { name: 'B deal', primary_contact_id: B.contact });
+    B.deal = await post(b.token, '/api/deals', { name: 'B deal', primary_contact_id: B.contact! });
     B.conversation = await post(b.token, '/api/conversations', { title: 'B talk', privacy_level: 'public' });
     B.note = await post(b.token, '/api/sticky-notes', { content: 'B note', privacy_level: 'public' });
     A.contact = await post(a.token, '/api/contacts', { first_name: 'Alice', last_name: 'Contact' });
@@ -89,7 +89,7 @@ describe(`API tenant isolation: org A never sees or changes org B (${engineName}
     expect(stolen.status).toBe(400);
     expect(stolen.body.error.message).toMatch(/another organization/);
     // a cursor rewritten to claim org A still only positions A's own listing
-    const forged = encodeCursor({ r: '/contacts', s: 'created_at', o: 'desc', g: orgA, v: '9999-01-01T00:00:00+00:00', id: B.contact });
+    const forged = encodeCursor({ r: '/contacts', s: 'created_at', o: 'desc', g: orgA, v: '9999-01-01T00:00:00+00:00', id: B.contact! });
     const r = await h.call('GET', `/api/contacts?limit=50&cursor=${forged}`, { token: a.token });
     expect(r.status).toBe(200);
     expect(r.body.data.map((c: { id: string }) => c.id)).toEqual([A.contact]);
