@@ -38,7 +38,8 @@ async function main(): Promise<void> {
   if (isUrl) {
     // Same pool size as PostgresDb (max 10).
     const pool = new pg.Pool({ connectionString: target, max: 10, keepAlive: true });
-    query = async (sql, args) => (await pool.query<{ r: unknown }>(sql, args)).rows;
+    // Named statements: prepared once per connection, as the API's hot statements are.
+    query = async (sql, args) => (await pool.query<{ r: unknown }>({ name: 'b' + sql.length + '_' + sql.slice(-40).replace(/\W/g, ''), text: sql, values: args })).rows;
     close = () => pool.end();
   } else {
     const lite = await PgliteDb.open(target);
@@ -49,15 +50,16 @@ async function main(): Promise<void> {
     .filter((c) => !hidden.has(c.name))
     .map((c) => `t."${c.name}"`)
     .join(', ');
-  const GET = `SELECT row_to_json(x) AS r FROM (SELECT ${cols} FROM contacts t WHERE t.id = $1) x`;
+  // The API's own query texts: rows come back as JSON text and are sent as they are.
+  const GET = `SELECT row_to_json(x)::text AS r FROM (SELECT ${cols} FROM contacts t WHERE t.id = $1) x`;
   // The owner sees every organization, so the page names the tenant that RLS would supply.
   const LIST =
-    `SELECT row_to_json(x) AS r FROM (SELECT ${cols} FROM contacts t WHERE t.org_id = $1` +
-    ` ORDER BY t."created_at" DESC NULLS LAST, t.id DESC LIMIT 51) x`;
+    `SELECT row_to_json(x)::text AS r FROM (SELECT ${cols} FROM contacts t WHERE t.org_id = $1` +
+    ` ORDER BY t."created_at" DESC, t.id DESC LIMIT 51) x`;
   const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
   const send = (res: http.ServerResponse, status: number, body: unknown) => {
-    const text = JSON.stringify(body);
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   };
@@ -66,8 +68,9 @@ async function main(): Promise<void> {
     const handle = async () => {
       if (url.startsWith('/api/contacts?')) {
         const rows = await query(LIST, [orgId]);
-        const data = rows.slice(0, 50).map((r) => r.r as { id: string });
-        return send(res, 200, { data, next_cursor: rows.length > 50 ? Buffer.from(data[data.length - 1]!.id).toString('base64url') : null });
+        const data = rows.slice(0, 50).map((r) => r.r as string);
+        const next = rows.length > 50 ? Buffer.from((JSON.parse(data[data.length - 1]!) as { id: string }).id).toString('base64url') : null;
+        return send(res, 200, `{"data":[${data.join(',')}],"next_cursor":${JSON.stringify(next)}}`);
       }
       const m = /^\/api\/contacts\/([^/?]+)$/.exec(url);
       if (m && UUID.test(m[1]!)) {

@@ -106,6 +106,26 @@ BEGIN
 END
 $audit$;
 
+-- Listing order of the API (its default sort per resource, then id): one index each, so a page
+-- is an index range, not a sort of the organization's rows. Ascending indexes serve both
+-- directions (NULL sorts as the largest value either way).
+CREATE INDEX contacts_org_id_created_at_id_idx ON contacts (org_id, created_at, id);
+CREATE INDEX companies_org_id_created_at_id_idx ON companies (org_id, created_at, id);
+CREATE INDEX deals_org_id_created_at_id_idx ON deals (org_id, created_at, id);
+CREATE INDEX tasks_org_id_created_at_id_idx ON tasks (org_id, created_at, id);
+CREATE INDEX calendar_events_org_id_start_time_id_idx ON calendar_events (org_id, start_time, id);
+CREATE INDEX meeting_health_org_id_created_at_id_idx ON meeting_health (org_id, created_at, id);
+CREATE INDEX sticky_notes_org_id_created_at_id_idx ON sticky_notes (org_id, created_at, id);
+CREATE INDEX knowledge_base_org_id_created_at_id_idx ON knowledge_base (org_id, created_at, id);
+CREATE INDEX ai_model_usage_org_id_created_at_id_idx ON ai_model_usage (org_id, created_at, id);
+CREATE INDEX touch_ready_queue_org_id_created_at_id_idx ON touch_ready_queue (org_id, created_at, id);
+-- conversations and messages are legacy tables on an upgraded Aurora database: there the
+-- upgrade builds these two CONCURRENTLY (with its other indexes) instead of locking writers here.
+-- @if !legacy
+CREATE INDEX conversations_org_id_updated_at_id_idx ON conversations (org_id, updated_at, id);
+CREATE INDEX messages_conversation_id_created_at_id_idx ON messages (conversation_id, created_at, id);
+-- @end
+
 -- Organizations through the application role: admins edit their own organization; anyone
 -- signed in may found a new one (becoming its owner); admins look up a person to add by e-mail.
 GRANT UPDATE (name, domain, org_type, settings) ON organizations TO robbie_app;

@@ -101,20 +101,27 @@ export function registerResource(app: FastifyInstance, def: ResourceDef, columns
         const sortCol = byName.get(sort)!;
         const resource = base;
         if (typeof query.cursor === 'string') {
+          // Keyset continuation in PostgreSQL's default order, where NULL sorts as the largest value.
           const c = decodeCursor(query.cursor, { r: resource, s: sort, o: order, g: def.scope === 'tenant' ? p.orgId : '' });
-          const cmp = order === 'desc' ? '<' : '>';
+          const col = `t.${q(sort)}`;
           const idArg = arg(c.id, 'uuid');
-          if (c.v === null) {
-            where.push(`(t.${q(sort)} IS NULL AND t.id ${cmp} ${idArg})`);
+          if (order === 'asc') {
+            if (c.v === null) where.push(`(${col} IS NULL AND t.id > ${idArg})`);
+            else {
+              const v = arg(c.v, sortCol.type);
+              where.push(`(${col} > ${v} OR (${col} = ${v} AND t.id > ${idArg}) OR ${col} IS NULL)`);
+            }
+          } else if (c.v === null) {
+            where.push(`((${col} IS NULL AND t.id < ${idArg}) OR ${col} IS NOT NULL)`);
           } else {
             const v = arg(c.v, sortCol.type);
-            where.push(`(t.${q(sort)} ${cmp} ${v} OR (t.${q(sort)} = ${v} AND t.id ${cmp} ${idArg}) OR t.${q(sort)} IS NULL)`);
+            where.push(`(${col} < ${v} OR (${col} = ${v} AND t.id < ${idArg}))`);
           }
         }
         const sql =
           `SELECT row_to_json(x)::text AS r FROM (SELECT ${selectList} FROM ${q(def.table)} t` +
           (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-          ` ORDER BY t.${q(sort)} ${order.toUpperCase()} NULLS LAST, t.id ${order.toUpperCase()} LIMIT ${limit + 1}) x`;
+          ` ORDER BY t.${q(sort)} ${order.toUpperCase()}, t.id ${order.toUpperCase()} LIMIT ${limit + 1}) x`;
         // Rows arrive as JSON text and are sent as they are: no parse and re-serialise per row.
         const { rows } = await tx.query<{ r: string }>(sql, args, { prepare: true });
         const page = rows.slice(0, limit).map((r) => r.r);

@@ -183,6 +183,27 @@ describe(`API resources: sign in, create, read, update, delete (${engineName})`,
     expect(seen).toEqual(Array.from({ length: 7 }, (_, i) => `page-${i}`));
   });
 
+  it('pages over a column with NULLs in both orders without losing or repeating a row', async () => {
+    const due = ['2026-12-03T00:00:00Z', null, '2026-12-01T00:00:00Z', null, '2026-12-02T00:00:00Z', '2026-12-01T00:00:00Z', null];
+    for (const [i, d] of due.entries()) await h.call('POST', '/api/tasks', { token: member.token, body: { title: `due-${i}`, due_date: d } });
+    for (const order of ['asc', 'desc']) {
+      const seen: { title: string; due_date: string | null }[] = [];
+      let cursor: string | null = null;
+      do {
+        const r: { body: { data: { title: string; due_date: string | null }[]; next_cursor: string | null } } =
+          await h.call('GET', `/api/tasks?limit=2&sort=due_date&order=${order}&q=due-${cursor ? `&cursor=${cursor}` : ''}`, { token: viewer.token });
+        seen.push(...r.body.data);
+        cursor = r.body.next_cursor;
+      } while (cursor);
+      expect(seen.map((t) => t.title).sort()).toEqual(due.map((_, i) => `due-${i}`).sort());
+      const dates = seen.map((t) => t.due_date);
+      const nonNull = dates.filter((d): d is string => d !== null).map((d) => Date.parse(d));
+      expect(nonNull).toEqual([...nonNull].sort((x, y) => (order === 'asc' ? x - y : y - x)));
+      // NULL is the largest value: last going up, first going down
+      expect(order === 'asc' ? dates.slice(-3) : dates.slice(0, 3)).toEqual([null, null, null]);
+    }
+  });
+
   it('publishes an OpenAPI document and a reference page', async () => {
     const doc = await h.call('GET', '/openapi.json');
     expect(doc.status).toBe(200);

@@ -21,6 +21,9 @@ const LEGACY_ACCESS_INDEXES: [string, string][] = [
   ['messages_pinned_idx', 'ON messages (is_pinned) WHERE is_pinned'],
   ['messages_flagged_idx', 'ON messages (is_flagged) WHERE is_flagged'],
   ['conversations_tags_idx', 'ON conversations USING gin (tags)'],
+  // migration 028's API listing indexes for the two legacy tables
+  ['conversations_org_id_updated_at_id_idx', 'ON conversations (org_id, updated_at, id)'],
+  ['messages_conversation_id_created_at_id_idx', 'ON messages (conversation_id, created_at, id)'],
   ['system_logs_created_at_idx', 'ON system_logs (created_at DESC)'],
   ['system_logs_level_created_at_idx', 'ON system_logs (level, created_at DESC)'],
 ];
