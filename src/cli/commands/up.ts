@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { PgliteDb } from '../../db/pglite.js';
 import { socketUrl } from '../../db/open.js';
@@ -12,6 +13,9 @@ import { ensureFirstAdmin, type FirstAdmin } from '../../api/bootstrap.js';
 import { listenApi, type ListeningApi } from '../../api/listen.js';
 import { loginCurl } from '../admin.js';
 import { apiReadyLine, untilStopSignal } from './serve.js';
+import { deployRootFrom } from './blocks.js';
+import { registerComponentLibrary, seedDemoContent, startBlocksWorker, type BlocksWorker } from '../../blocks/index.js';
+import { startNodeSites, type NodeSites } from '../../sites/node-sites.js';
 import { migrationProgress, upgradeProgress, upgradeSummary } from '../progress.js';
 
 export function upCommand(): Command {
@@ -29,6 +33,10 @@ export function upCommand(): Command {
     .addOption(new Option('--api-host <host>', 'address for the HTTP API (default 127.0.0.1 or $ROBBIEVERSE_API_HOST)'))
     .addOption(new Option('--api-port <n>', 'port for the HTTP API (0 = any free port; default 8787 or $ROBBIEVERSE_API_PORT)').argParser((v) => Number(v)))
     .addOption(new Option('--no-api', 'do not start the HTTP API'))
+    .addOption(new Option('--no-sites', 'do not build or serve the RobbieBlocks node sites'))
+    .addOption(new Option('--site-port <n>', 'first port of the node sites, one per (node, app) (0 = any free ports; default 8801 or $ROBBIEVERSE_SITE_PORT)').argParser((v) => Number(v)))
+    .addOption(new Option('--node <key...>', 'node keys this process acts as (default: every node with a branding row)'))
+    .addOption(new Option('--deploy-root <dir>', 'where node sites are built (default: $ROBBIEVERSE_DEPLOY_ROOT, else <home>/sites)'))
     .addOption(new Option('--admin-email <email>', 'e-mail of the first admin, created when nobody can sign in yet (default admin@localhost or $ROBBIEVERSE_ADMIN_EMAIL)'))
     .addHelpText(
       'after',
@@ -48,7 +56,7 @@ Meanwhile, in another terminal:
   dbOptions(cmd, { migrations: true });
   legacyUpgradeOptions(cmd);
   return cmd.action(
-    action(async (o: DbCommandOptions & LegacyUpgradeFlags & { port?: number; socket: boolean; apiHost?: string; apiPort?: number; api: boolean; adminEmail?: string }) => {
+    action(async (o: DbCommandOptions & LegacyUpgradeFlags & { port?: number; socket: boolean; apiHost?: string; apiPort?: number; api: boolean; adminEmail?: string; sites: boolean; sitePort?: number; node?: string[]; deployRoot?: string }) => {
       const t0 = Date.now();
       const cfg = await configFrom(o, { socketPort: o.port, apiHost: o.apiHost, apiPort: o.apiPort });
       const logger = await makeLogger(cfg);
@@ -58,6 +66,8 @@ Meanwhile, in another terminal:
       const opened = await openDatabase(cfg, { command: 'robbieverse up', exclusive: true, logger });
       let socket: ServedSocket | undefined;
       let api: ListeningApi | undefined;
+      let worker: BlocksWorker | undefined;
+      let sites: NodeSites | undefined;
       try {
         err(`database: ${describeTarget(opened)}${opened.db instanceof PgliteDb ? color.dim(` (opened in ${ms(Date.now() - t0)})`) : ''}\n`);
         const outcome = await migrateOrUpgrade(opened.db, {
@@ -81,6 +91,25 @@ Meanwhile, in another terminal:
         let admin: FirstAdmin = { created: false };
         if (builtIn) admin = await ensureFirstAdmin(opened.db, { email: o.adminEmail ?? (process.env.ROBBIEVERSE_ADMIN_EMAIL || undefined) });
         if (builtIn && o.api) api = await listenApi({ db: opened.db, host: cfg.apiHost, port: cfg.apiPort, logger, corsOrigins: cfg.corsOrigins });
+        if (builtIn && o.sites) {
+          const deployRoot = deployRootFrom({ deployRoot: o.deployRoot }, cfg);
+          // A fresh install gets the component library and a small demo site per app, once:
+          // pages a user deleted are not brought back on the next start.
+          const { rows } = await opened.db.query<{ n: number }>('SELECT count(*)::int AS n FROM robbieblocks_pages');
+          if (rows[0]!.n === 0) {
+            await registerComponentLibrary(opened.db, { publish: true });
+            const demo = await seedDemoContent(opened.db);
+            err(color.dim(`  first start: component library registered, demo pages ${demo.pagesCreated.join(', ')}\n`));
+          }
+          fs.mkdirSync(deployRoot, { recursive: true });
+          // Sites first, so they answer at once; the builder fills them in the background.
+          const sitePort = o.sitePort ?? (process.env.ROBBIEVERSE_SITE_PORT ? Number(process.env.ROBBIEVERSE_SITE_PORT) : 8801);
+          sites = await startNodeSites({ db: opened.db, deployRoot, nodeKeys: o.node, host: cfg.apiHost, basePort: sitePort, logger, corsOrigins: cfg.corsOrigins });
+          worker = await startBlocksWorker({
+            db: opened.db, deployRoot, nodeKeys: o.node, logger,
+            onDeploy: (d) => err(`  ${d.status === 'failed' ? color.red('✗') : color.green('✓')} ${d.nodeKey}/${d.app}: ${d.status} in ${ms(d.ms)}${d.error ? ` — ${d.error}` : ''}\n`),
+          });
+        }
         const lines = [
           `${color.green('✓')} ready in ${ms(Date.now() - t0)}: ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} applied now, ${result.alreadyApplied} before`,
         ];
@@ -90,6 +119,10 @@ Meanwhile, in another terminal:
           lines.push(`  try:     robbieverse db query "SELECT * FROM robbieverse_meta.schema_migrations"${o.home ? ` --home ${o.home}` : ''}`);
         }
         if (api) lines.push(`  ${apiReadyLine(api)}`);
+        if (sites?.sites.length) {
+          lines.push('  sites (each node\'s app, its API at /api on the same origin; built in the background):');
+          for (const s of sites.sites) lines.push(`    ${s.node.padEnd(22)} ${s.app.padEnd(6)} ${s.url}  ${color.dim(`${s.display_name}, ${s.theme}`)}`);
+        }
         else if (!builtIn) lines.push(color.dim('  API:     not started (--migrations is a custom schema)'));
         if (admin.created) {
           const origin = api?.origin ?? `http://${cfg.apiHost}:${cfg.apiPort || 8787}`;
@@ -109,6 +142,8 @@ Meanwhile, in another terminal:
         const signal = await untilStopSignal();
         err(`\n${signal}: stopping…\n`);
       } finally {
+        await worker?.stop().catch(() => {});
+        await sites?.close().catch(() => {});
         await api?.close().catch(() => {});
         await socket?.stop().catch(() => {});
         await opened.close();
