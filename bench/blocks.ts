@@ -42,7 +42,7 @@ async function benchNodes(db: Db, n: number, app: string): Promise<string[]> {
     await db.query(`INSERT INTO nodes (node_key, name, node_type) VALUES ($1, $1, 'edge') ON CONFLICT (node_key) DO NOTHING`, [key]);
     await db.query(
       `INSERT INTO robbieblocks_node_branding (node_id, display_name, theme, style_overrides, enabled_apps)
-       SELECT id, $1, 'dark', jsonb_build_object('color.primary', $2::text), ARRAY[$3::text] FROM nodes WHERE node_key = $1
+       SELECT id, $1::text, 'dark', jsonb_build_object('color.primary', $2::text), ARRAY[$3::text] FROM nodes WHERE node_key = $1::text
        ON CONFLICT (node_id) DO NOTHING`,
       [key, `#${(0x8b5cf6 + i * 4099).toString(16).slice(-6)}`, app],
     );
@@ -171,7 +171,7 @@ async function bench(label: string, db: Db): Promise<string> {
       '',
       'One app of N pages (3 blocks each), one node: first build, then the same content again (hash equal → `skipped`, no Vite run):',
       '',
-      '| pages | total | Vite build | deploy (switch) | artifacts | unchanged → skipped |',
+      '| pages | total | generate + Vite build | deploy (switch) | artifacts | unchanged → skipped |',
       '|---|---|---|---|---|---|',
       ...sizes,
     ].join('\n');
