@@ -274,7 +274,10 @@ describe(`RobbieBlocks pipeline (${engineName})`, () => {
     const second = await start();
     try {
       const t0 = await dbNow(fx.db);
-      for (let i = 0; i < 5; i++) await fx.db.query(`UPDATE robbieblocks_pages SET page_name = $1 WHERE page_key = 'check-one'`, [`Two builders ${i}`]);
+      // five changes committed together: both builders wake, each pair is built once
+      await fx.db.transaction(async (tx) => {
+        for (let i = 0; i < 5; i++) await tx.query(`UPDATE robbieblocks_pages SET page_name = $1 WHERE page_key = 'check-one'`, [`Two builders ${i}`]);
+      });
       await waitForBuilds(fx.db, PLAY, t0);
       const rows = await deploys(fx.db, `d.created_at > $1 AND n.node_key = ANY($2::text[])`, [t0, NODES]);
       expect(rows.map((r) => `${r.node_key}/${r.app_namespace}`).sort()).toEqual([...PLAY].sort());
