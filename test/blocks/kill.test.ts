@@ -77,4 +77,16 @@ describe(`RobbieBlocks worker killed mid-build (${engineName})`, () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/no node "no-such-node"[\s\S]*hint: known nodes: .*vengeance-local/);
   });
+
+  it('--help has examples; the bundled components are listed without a database', async () => {
+    const help = await runCli(['blocks', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/worker[\s\S]*status[\s\S]*deploy[\s\S]*rollback[\s\S]*components[\s\S]*demo/);
+    expect(help.stdout).toContain('$ robbieverse blocks deploy vengeance-local play');
+    const w = await runCli(['blocks', 'worker', '--help']);
+    expect(w.stdout).toContain('--once');
+    const list = await runCli(['blocks', 'components', 'list', '--json']);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout).map((c: { key: string }) => c.key)).toContain('sticky-notes');
+  });
 });
