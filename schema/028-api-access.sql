@@ -162,7 +162,7 @@ COMMENT ON FUNCTION app_user_id_by_email(text) IS
 -- token) or API key (by the hash of the key), then sets the transaction-local tenant context
 -- and drops to the application role, so everything after it runs under row-level security.
 -- No row = refused. PL/pgSQL keeps the lookup's plan for the life of the connection.
-CREATE FUNCTION api_authenticate(p_kind text, p_hash text, p_request_id text)
+CREATE FUNCTION api_authenticate(p_kind text, p_hash text, p_request_id text, p_required_role text DEFAULT NULL)
 RETURNS TABLE (credential_id uuid, user_id uuid, org_id uuid, role text, role_cap text, email text)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -187,7 +187,20 @@ BEGIN
     RAISE EXCEPTION 'api_authenticate: unknown credential kind %', p_kind USING ERRCODE = '22023';
   END IF;
   IF r IS NULL OR r.id IS NULL THEN
+    -- With a required role the caller sends more statements in the same message: stop them.
+    IF p_required_role IS NOT NULL THEN
+      RAISE EXCEPTION 'credential refused' USING ERRCODE = '28000';
+    END IF;
     RETURN;
+  END IF;
+  IF p_required_role IS NOT NULL
+     AND array_position(ARRAY['viewer', 'member', 'admin', 'owner'],
+                        CASE WHEN r.role_cap IS NOT NULL
+                              AND array_position(ARRAY['viewer', 'member', 'admin', 'owner'], r.role_cap)
+                                < array_position(ARRAY['viewer', 'member', 'admin', 'owner'], r.role)
+                             THEN r.role_cap ELSE r.role END)
+       < array_position(ARRAY['viewer', 'member', 'admin', 'owner'], p_required_role) THEN
+    RAISE EXCEPTION 'role too weak' USING ERRCODE = '42501', DETAIL = coalesce(r.role_cap, r.role);
   END IF;
   PERFORM set_config('app.org_id', r.org_id::text, true),
           set_config('app.user_id', r.user_id::text, true),
@@ -199,9 +212,9 @@ BEGIN
   RETURN NEXT;
 END
 $$;
-COMMENT ON FUNCTION api_authenticate(text, text, text) IS
-  'API credential check: the principal of an access-token or API-key hash, with the tenant context set and the role dropped to robbie_app; no row when refused';
+COMMENT ON FUNCTION api_authenticate(text, text, text, text) IS
+  'API credential check: the principal of an access-token or API-key hash, with the tenant context set and the role dropped to robbie_app; no row when refused, or (with p_required_role) an error 28000, or 42501 for a weaker role';
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO robbie_app, robbie_auth;
 -- Only the API's own connection (the owner) checks credentials.
-REVOKE EXECUTE ON FUNCTION api_authenticate(text, text, text) FROM PUBLIC, robbie_app, robbie_auth;
+REVOKE EXECUTE ON FUNCTION api_authenticate(text, text, text, text) FROM PUBLIC, robbie_app, robbie_auth;

@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Queryable } from '../db/types.js';
 import type { Role } from './auth/roles.js';
 import { columnSchema, isFilterable, type ColumnInfo, type JsonSchema } from './catalog.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { checkCursorOrg, decodeCursor, encodeCursor } from './cursor.js';
+import { isScalar, type Scalar } from '../db/literal.js';
+import type { Principal } from './auth/principal.js';
 import { notFound } from './errors.js';
 import type { RequestContext } from './request-context.js';
 import type { Operation, ResourceDef } from './resource.js';
@@ -82,56 +84,69 @@ export function registerResource(app: FastifyInstance, def: ResourceDef, columns
     }, async (req: FastifyRequest, reply: FastifyReply) => {
       const query = req.query as Record<string, unknown>;
       const params = req.params as Record<string, string>;
-      const body = await rc.run(req, 'viewer', async (tx, p) => {
-        await checkParent(tx, params);
-        const sort = String(query.sort ?? sortNames[0]);
-        const order = (query.order as 'asc' | 'desc' | undefined) ?? def.sorts.find((s) => s.column === sort)!.order;
-        const limit = Number(query.limit ?? 50);
-        const where: string[] = [];
-        const args: unknown[] = [];
-        const arg = (v: unknown, cast: string) => { args.push(v); return `$${args.length}::${cast}`; };
-        if (def.parent) where.push(`t.${q(def.parent.column)} = ${arg(params[def.parent.param], 'uuid')}`);
-        for (const c of filterCols) {
-          if (query[c.name] !== undefined) where.push(`t.${q(c.name)} = ${arg(query[c.name], c.type)}`);
-        }
-        if (def.search?.length && typeof query.q === 'string') {
-          const pattern = arg(`%${query.q.replace(/[\\%_]/g, (m) => '\\' + m)}%`, 'text');
-          where.push(`(${def.search.map((s) => `t.${q(s)} ILIKE ${pattern}`).join(' OR ')})`);
-        }
-        const sortCol = byName.get(sort)!;
-        const resource = base;
-        if (typeof query.cursor === 'string') {
-          // Keyset continuation in PostgreSQL's default order, where NULL sorts as the largest value.
-          const c = decodeCursor(query.cursor, { r: resource, s: sort, o: order, g: def.scope === 'tenant' ? p.orgId : '' });
-          const col = `t.${q(sort)}`;
-          const idArg = arg(c.id, 'uuid');
-          if (order === 'asc') {
-            if (c.v === null) where.push(`(${col} IS NULL AND t.id > ${idArg})`);
-            else {
-              const v = arg(c.v, sortCol.type);
-              where.push(`(${col} > ${v} OR (${col} = ${v} AND t.id > ${idArg}) OR ${col} IS NULL)`);
-            }
-          } else if (c.v === null) {
-            where.push(`((${col} IS NULL AND t.id < ${idArg}) OR ${col} IS NOT NULL)`);
-          } else {
+      const sort = String(query.sort ?? sortNames[0]);
+      const order = (query.order as 'asc' | 'desc' | undefined) ?? def.sorts.find((s) => s.column === sort)!.order;
+      const limit = Number(query.limit ?? 50);
+      const where: string[] = [];
+      const args: Scalar[] = [];
+      const arg = (v: unknown, cast: string) => { args.push(v as Scalar); return `$${args.length}::${cast}`; };
+      if (def.parent) where.push(`t.${q(def.parent.column)} = ${arg(params[def.parent.param], 'uuid')}`);
+      for (const c of filterCols) {
+        if (query[c.name] !== undefined) where.push(`t.${q(c.name)} = ${arg(query[c.name], c.type)}`);
+      }
+      if (def.search?.length && typeof query.q === 'string') {
+        const pattern = arg(`%${query.q.replace(/[\\%_]/g, (m) => '\\' + m)}%`, 'text');
+        where.push(`(${def.search.map((s) => `t.${q(s)} ILIKE ${pattern}`).join(' OR ')})`);
+      }
+      const sortCol = byName.get(sort)!;
+      const resource = base;
+      let cursorOrg: string | undefined;
+      if (typeof query.cursor === 'string') {
+        // Keyset continuation in PostgreSQL's default order, where NULL sorts as the largest value.
+        const c = decodeCursor(query.cursor, { r: resource, s: sort, o: order });
+        cursorOrg = c.g;
+        const col = `t.${q(sort)}`;
+        const idArg = arg(c.id, 'uuid');
+        if (order === 'asc') {
+          if (c.v === null) where.push(`(${col} IS NULL AND t.id > ${idArg})`);
+          else {
             const v = arg(c.v, sortCol.type);
-            where.push(`(${col} < ${v} OR (${col} = ${v} AND t.id < ${idArg}))`);
+            where.push(`(${col} > ${v} OR (${col} = ${v} AND t.id > ${idArg}) OR ${col} IS NULL)`);
           }
+        } else if (c.v === null) {
+          where.push(`((${col} IS NULL AND t.id < ${idArg}) OR ${col} IS NOT NULL)`);
+        } else {
+          const v = arg(c.v, sortCol.type);
+          where.push(`(${col} < ${v} OR (${col} = ${v} AND t.id < ${idArg}))`);
         }
-        const sql =
-          `SELECT row_to_json(x)::text AS r FROM (SELECT ${selectList} FROM ${q(def.table)} t` +
-          (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-          ` ORDER BY t.${q(sort)} ${order.toUpperCase()}, t.id ${order.toUpperCase()} LIMIT ${limit + 1}) x`;
-        // Rows arrive as JSON text and are sent as they are: no parse and re-serialise per row.
-        const { rows } = await tx.query<{ r: string }>(sql, args, { prepare: true });
+      }
+      const sql =
+        `SELECT row_to_json(x)::text AS r FROM (SELECT ${selectList} FROM ${q(def.table)} t` +
+        (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+        ` ORDER BY t.${q(sort)} ${order.toUpperCase()}, t.id ${order.toUpperCase()} LIMIT ${limit + 1}) x`;
+      // Rows arrive as JSON text and are sent as they are: no parse and re-serialise per row.
+      const render = (rows: { r: string }[], p: Principal): string => {
+        const org = def.scope === 'tenant' ? p.orgId : '';
+        if (cursorOrg !== undefined) checkCursorOrg(cursorOrg, org);
         const page = rows.slice(0, limit).map((r) => r.r);
         let next: string | null = null;
         if (rows.length > limit) {
           const last = JSON.parse(page[page.length - 1]!) as Record<string, unknown>;
-          next = encodeCursor({ r: resource, s: sort, o: order, g: def.scope === 'tenant' ? p.orgId : '', v: last[sort] ?? null, id: String(last.id) });
+          next = encodeCursor({ r: resource, s: sort, o: order, g: org, v: last[sort] ?? null, id: String(last.id) });
         }
         return `{"data":[${page.join(',')}],"next_cursor":${JSON.stringify(next)}}`;
-      });
+      };
+      let body: string;
+      if (!def.parent && args.every(isScalar)) {
+        const { principal, rows } = await rc.read<{ r: string }>(req, 'viewer', sql, args);
+        body = render(rows, principal);
+      } else {
+        body = await rc.run(req, 'viewer', async (tx, p) => {
+          await checkParent(tx, params);
+          const { rows } = await tx.query<{ r: string }>(sql, args, { prepare: true });
+          return render(rows, p);
+        });
+      }
       return sendJson(reply, body);
     });
   }
@@ -141,17 +156,18 @@ export function registerResource(app: FastifyInstance, def: ResourceDef, columns
       schema: { tags, summary: `Get one of ${name}`, params: paramsSchema(true), response: { 200: { $ref: `${rowSchemaId}#` }, ...errorResponses } },
     }, async (req, reply) => {
       const params = req.params as Record<string, string>;
-      const body = await rc.run(req, 'viewer', async (tx) => {
-        await checkParent(tx, params);
-        const extra = def.parent ? ` AND t.${q(def.parent.column)} = $2` : '';
-        const { rows } = await tx.query<{ r: string }>(
-          `SELECT row_to_json(x)::text AS r FROM (SELECT ${selectList} FROM ${q(def.table)} t WHERE t.id = $1${extra}) x`,
-          def.parent ? [params.id, params[def.parent.param]] : [params.id],
-          { prepare: true },
-        );
-        if (!rows[0]) throw notFound(`${name} ${params.id}`);
-        return rows[0].r;
-      });
+      const sql = `SELECT row_to_json(x)::text AS r FROM (SELECT ${selectList} FROM ${q(def.table)} t WHERE t.id = $1::uuid${def.parent ? ` AND t.${q(def.parent.column)} = $2::uuid` : ''}) x`;
+      let row: { r: string } | undefined;
+      if (!def.parent) {
+        row = (await rc.read<{ r: string }>(req, 'viewer', sql, [params.id!])).rows[0];
+      } else {
+        row = await rc.run(req, 'viewer', async (tx) => {
+          await checkParent(tx, params);
+          return (await tx.query<{ r: string }>(sql, [params.id, params[def.parent!.param]], { prepare: true })).rows[0];
+        });
+      }
+      if (!row) throw notFound(`${name} ${params.id}`);
+      const body = row.r;
       return sendJson(reply, body);
     });
   }

@@ -16,7 +16,7 @@ export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
 }
 
-export function decodeCursor(raw: string, expect: Omit<Cursor, 'v' | 'id'>): Cursor {
+export function decodeCursor(raw: string, expect: Omit<Cursor, 'v' | 'id' | 'g'>): Cursor {
   let c: Cursor;
   try {
     c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
@@ -26,9 +26,13 @@ export function decodeCursor(raw: string, expect: Omit<Cursor, 'v' | 'id'>): Cur
   if (!c || typeof c !== 'object' || typeof c.id !== 'string' || !/^[0-9a-f-]{36}$/i.test(c.id)) {
     throw badRequest('the cursor is not one this API issued; pass next_cursor from the previous page unchanged');
   }
-  if (c.g !== expect.g) throw badRequest('the cursor belongs to another organization\'s listing; start again without a cursor');
   if (c.r !== expect.r || c.s !== expect.s || c.o !== expect.o) {
     throw badRequest(`the cursor continues another listing (${c.r} sorted by ${c.s} ${c.o}); keep the same sort and order, or start again without a cursor`);
   }
   return c;
+}
+
+/** A cursor continues only the listing of the organization it came from. */
+export function checkCursorOrg(cursorOrg: string, org: string): void {
+  if (cursorOrg !== org) throw badRequest("the cursor belongs to another organization's listing; start again without a cursor");
 }

@@ -1,5 +1,7 @@
 import type { PGlite, Results, Transaction } from '@electric-sql/pglite';
 import type { Db, Queryable, QueryResult, TransactionOptions } from './types.js';
+import type { Scalar } from './literal.js';
+import { readOnceOn } from './read-once.js';
 
 function toResult<R>(r: Results<R> | undefined): QueryResult<R> {
   if (!r) return { rows: [], fields: [], rowCount: 0 };
@@ -56,6 +58,10 @@ export class PgliteDb implements Db {
       const q = wrap(tx);
       return fn(q, opts.first ? await q.exec(opts.first) : undefined);
     });
+  }
+
+  readOnce(first: string, sql: string, params: Scalar[]): Promise<{ first: QueryResult; result: QueryResult }> {
+    return readOnceOn(this.q, this.pg, async (m) => (await this.pg.exec(m)).map((r) => toResult(r as Results<Record<string, unknown>>)), first, sql, params);
   }
 
   /** PGlite has exactly one session; holding it for `fn` is the default. */

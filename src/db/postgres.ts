@@ -3,6 +3,8 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { RobbieverseError } from '../errors.js';
 import type { Db, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
+import type { Scalar } from './literal.js';
+import { readOnceOn } from './read-once.js';
 
 /** The URL with its password replaced, for messages and logs. */
 export function redactUrl(url: string): string {
@@ -109,6 +111,19 @@ export class PostgresDb implements Db {
   }
 
   async withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T> {
+    return this.withClient((client) => fn(wrapClient(client)));
+  }
+
+  readOnce(first: string, sql: string, params: Scalar[]): Promise<{ first: QueryResult; result: QueryResult }> {
+    return this.withClient((client) =>
+      readOnceOn(wrapClient(client), client, async (m) => {
+        const r = (await (client.query(m) as unknown as Promise<pg.QueryResult | pg.QueryResult[]>));
+        return (Array.isArray(r) ? r : [r]).map((x) => toResult(x));
+      }, first, sql, params),
+    );
+  }
+
+  private async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     const onError = (err: Error) => {
@@ -116,7 +131,7 @@ export class PostgresDb implements Db {
     };
     client.on('error', onError);
     try {
-      return await fn(wrapClient(client));
+      return await fn(client);
     } catch (err) {
       broken ??= err instanceof Error && /Connection terminated|ECONNRESET/.test(err.message) ? err : undefined;
       throw err;

@@ -1,3 +1,4 @@
+import type { Scalar } from '../../db/literal.js';
 import type { Db, Queryable } from '../../db/types.js';
 import { ApiError, forbidden, unauthorized } from '../errors.js';
 import { atLeast, weaker, type Role } from './roles.js';
@@ -22,9 +23,9 @@ export interface Principal {
 // inlined as literals (simple protocol): a hex hash, a fixed kind, and a request id that is
 // restricted to [A-Za-z0-9._:-] and quoted anyway.
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
-function authenticateSql(kind: 'access' | 'key', hash: string, requestId: string): string {
+function authenticateSql(kind: 'access' | 'key', hash: string, requestId: string, required?: Role): string {
   if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error('credential hash must be hex SHA-256');
-  return `SELECT credential_id::text, user_id::text, org_id::text, role, role_cap, email FROM api_authenticate(${literal(kind)}, ${literal(hash)}, ${literal(requestId.replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 64))})`;
+  return `SELECT credential_id::text, user_id::text, org_id::text, role, role_cap, email FROM api_authenticate(${literal(kind)}, ${literal(hash)}, ${literal(requestId.replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 64))}${required ? `, ${literal(required)}` : ''})`;
 }
 
 interface Row {
@@ -48,6 +49,20 @@ export async function withPrincipal<T>(
   needed: Role,
   fn: (tx: Queryable, p: Principal) => Promise<T>,
 ): Promise<T> {
+  const { kind, hash } = parseCredential(credential);
+  return db.transaction(async (tx, first) => {
+    const row = first?.rows[0] as Row | undefined;
+    if (!row) throw await explainRefusal(tx, kind, hash);
+    const p = principalFrom(row, kind);
+    const role = p.role;
+    if (!atLeast(role, needed)) {
+      throw forbidden(`this needs the ${needed} role or higher in the organization; ${p.via === 'api_key' ? 'this API key acts' : 'you are'} ${role}`);
+    }
+    return fn(tx, p);
+  }, { first: authenticateSql(kind, hash, requestId) });
+}
+
+function parseCredential(credential: string | undefined): { kind: 'access' | 'key'; hash: string } {
   if (!credential) throw unauthorized();
   const kind = tokenKind(credential);
   if (kind !== 'access' && kind !== 'key') {
@@ -57,24 +72,45 @@ export async function withPrincipal<T>(
         : 'the credential is not a Robbieverse access token or API key; sign in at POST /api/auth/login',
     );
   }
-  const hash = hashToken(credential);
-  return db.transaction(async (tx, first) => {
-    const row = first?.rows[0] as Row | undefined;
-    if (!row) throw await explainRefusal(tx, kind, hash);
-    const role = weaker(row.role, row.role_cap);
-    const p: Principal = {
-      userId: row.user_id,
-      orgId: row.org_id,
-      role,
-      email: row.email,
-      via: kind === 'access' ? 'session' : 'api_key',
-      credentialId: row.credential_id,
-    };
-    if (!atLeast(role, needed)) {
-      throw forbidden(`this needs the ${needed} role or higher in the organization; ${p.via === 'api_key' ? 'this API key acts' : 'you are'} ${role}`);
+  return { kind, hash: hashToken(credential) };
+}
+
+function principalFrom(row: Row, kind: 'access' | 'key'): Principal {
+  return {
+    userId: row.user_id,
+    orgId: row.org_id,
+    role: weaker(row.role, row.role_cap),
+    email: row.email,
+    via: kind === 'access' ? 'session' : 'api_key',
+    credentialId: row.credential_id,
+  };
+}
+
+/**
+ * A read in one round trip: the credential check (which refuses inside the database, so
+ * nothing after it runs) and one prepared statement in a single message (Db.readOnce). The
+ * statement runs as the principal under row-level security, exactly as in withPrincipal.
+ */
+export async function readAsPrincipal<R>(
+  db: Db,
+  credential: string | undefined,
+  requestId: string,
+  needed: Role,
+  sql: string,
+  params: Scalar[],
+): Promise<{ principal: Principal; rows: R[] }> {
+  const { kind, hash } = parseCredential(credential);
+  try {
+    const r = await db.readOnce(authenticateSql(kind, hash, requestId, needed), sql, params);
+    return { principal: principalFrom(r.first.rows[0] as unknown as Row, kind), rows: r.result.rows as R[] };
+  } catch (err) {
+    const e = err as { code?: string; message?: string; detail?: string };
+    if (e.code === '28000') throw await db.transaction((tx) => explainRefusal(tx, kind, hash));
+    if (e.code === '42501' && e.message === 'role too weak') {
+      throw forbidden(`this needs the ${needed} role or higher in the organization; ${kind === 'key' ? 'this API key acts' : 'you are'} ${e.detail ?? 'below it'}`);
     }
-    return fn(tx, p);
-  }, { first: authenticateSql(kind, hash, requestId) });
+    throw err;
+  }
 }
 
 /** Why a credential was refused, in words a client can act on (still a 401). */
