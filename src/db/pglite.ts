@@ -1,7 +1,6 @@
 import type { PGlite, Results, Transaction } from '@electric-sql/pglite';
 import type { Db, Queryable, QueryResult, TransactionOptions } from './types.js';
-import type { Scalar } from './literal.js';
-import { readOnceOn } from './read-once.js';
+import { readOnceOn, type Statement } from './read-once.js';
 
 function toResult<R>(r: Results<R> | undefined): QueryResult<R> {
   if (!r) return { rows: [], fields: [], rowCount: 0 };
@@ -60,8 +59,8 @@ export class PgliteDb implements Db {
     });
   }
 
-  readOnce(first: string, sql: string, params: Scalar[]): Promise<{ first: QueryResult; result: QueryResult }> {
-    return readOnceOn(this.q, this.pg, async (m) => (await this.pg.exec(m)).map((r) => toResult(r as Results<Record<string, unknown>>)), first, sql, params);
+  readOnce(first: Statement, then: Statement): Promise<{ first: QueryResult; result: QueryResult }> {
+    return readOnceOn(this.q, this.pg, async (m) => (await this.pg.exec(m)).map((r) => toResult(r as Results<Record<string, unknown>>)), first, then);
   }
 
   /** PGlite has exactly one session; holding it for `fn` is the default. */

@@ -3,8 +3,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { RobbieverseError } from '../errors.js';
 import type { Db, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
-import type { Scalar } from './literal.js';
-import { readOnceOn } from './read-once.js';
+import { readOnceOn, type Statement } from './read-once.js';
 
 /** The URL with its password replaced, for messages and logs. */
 export function redactUrl(url: string): string {
@@ -114,12 +113,12 @@ export class PostgresDb implements Db {
     return this.withClient((client) => fn(wrapClient(client)));
   }
 
-  readOnce(first: string, sql: string, params: Scalar[]): Promise<{ first: QueryResult; result: QueryResult }> {
+  readOnce(first: Statement, then: Statement): Promise<{ first: QueryResult; result: QueryResult }> {
     return this.withClient((client) =>
       readOnceOn(wrapClient(client), client, async (m) => {
         const r = (await (client.query(m) as unknown as Promise<pg.QueryResult | pg.QueryResult[]>));
         return (Array.isArray(r) ? r : [r]).map((x) => toResult(x));
-      }, first, sql, params),
+      }, first, then),
     );
   }
 

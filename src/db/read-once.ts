@@ -17,28 +17,33 @@ export async function readOnceOn(
   session: Queryable,
   key: object,
   execAll: (sql: string) => Promise<QueryResult[]>,
-  first: string,
-  sql: string,
-  params: Scalar[],
+  first: Statement,
+  then: Statement,
 ): Promise<{ first: QueryResult; result: QueryResult }> {
   let names = prepared.get(key);
   if (!names) prepared.set(key, (names = new Set()));
-  const name = statementName(sql);
-  const fresh = !names.has(name);
-  const args = params.length ? `(${params.map(sqlLiteral).join(', ')})` : '';
-  const message = `${fresh ? `PREPARE ${name} AS ${sql};\n` : ''}BEGIN; ${first}; EXECUTE ${name}${args}; COMMIT;`;
+  const statements = [first, then].map((st) => ({ ...st, name: statementName(st.sql) }));
+  const fresh = statements.filter((st, i) => !names.has(st.name) && statements.findIndex((x) => x.name === st.name) === i);
+  const execute = (st: (typeof statements)[number]) => `EXECUTE ${st.name}${st.params.length ? `(${st.params.map(sqlLiteral).join(', ')})` : ''}`;
+  const message = `${fresh.map((st) => `PREPARE ${st.name} AS ${st.sql};\n`).join('')}BEGIN; ${execute(statements[0]!)}; ${execute(statements[1]!)}; COMMIT;`;
   try {
     const results = await execAll(message);
-    names.add(name);
-    const offset = fresh ? 1 : 0;
+    for (const st of fresh) names.add(st.name);
+    const offset = fresh.length;
     return { first: results[offset + 1]!, result: results[offset + 2]! };
   } catch (err) {
     await session.exec('ROLLBACK').catch(() => {});
-    if (fresh) {
-      // PREPARE is not undone by the rollback: remember it if it was made.
-      const r = await session.query('SELECT 1 FROM pg_prepared_statements WHERE name = $1', [name]).catch(() => undefined);
-      if (r?.rows.length) names.add(name);
+    for (const st of fresh) {
+      // PREPARE is not undone by the rollback: remember the ones that were made.
+      const r = await session.query('SELECT 1 FROM pg_prepared_statements WHERE name = $1', [st.name]).catch(() => undefined);
+      if (r?.rows.length) names.add(st.name);
     }
     throw err;
   }
+}
+
+/** A statement with `$n` parameters, sent as PREPARE once per session and EXECUTE with literals. */
+export interface Statement {
+  sql: string;
+  params: Scalar[];
 }

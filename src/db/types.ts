@@ -1,5 +1,5 @@
 /** The database port: the only way the rest of the toolkit talks to PostgreSQL or PGlite. */
-import type { Scalar } from './literal.js';
+import type { Statement } from './read-once.js';
 
 export interface QueryResult<R = Record<string, unknown>> {
   rows: R[];
@@ -43,11 +43,12 @@ export interface Db extends Queryable {
   /** Runs `fn` in one transaction: commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable, first: QueryResult | undefined) => Promise<T>, opts?: TransactionOptions): Promise<T>;
   /**
-   * One round trip for a short read: `BEGIN; <first>; <sql with params>; COMMIT` in a single
-   * message, `sql` kept prepared on the session (PREPARE/EXECUTE, parameters inlined as
-   * literals). If any statement fails nothing after it runs and the transaction is rolled back.
+   * One round trip for a short read: `BEGIN; <first>; <then>; COMMIT` in a single message, both
+   * statements kept prepared on the session (PREPARE once, then EXECUTE with the parameters
+   * inlined as literals). If a statement fails nothing after it runs and the transaction is
+   * rolled back.
    */
-  readOnce(first: string, sql: string, params: Scalar[]): Promise<{ first: QueryResult; result: QueryResult }>;
+  readOnce(first: Statement, then: Statement): Promise<{ first: QueryResult; result: QueryResult }>;
   /** Runs `fn` on one pinned session (for session-level state such as advisory locks). */
   withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;

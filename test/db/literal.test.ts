@@ -43,12 +43,12 @@ describe(`inlined literals read back exactly (${engineName})`, () => {
 
   it('readOnce: a failing first statement stops the rest and leaves the session clean', async () => {
     await db.exec('CREATE TABLE IF NOT EXISTS literal_probe (v text)');
-    await expect(db.readOnce(`SELECT 1/0`, `INSERT INTO literal_probe VALUES ($1) RETURNING v`, ['never'])).rejects.toThrow(/division by zero/);
+    await expect(db.readOnce({ sql: 'SELECT 1/$1::int', params: [0] }, { sql: 'INSERT INTO literal_probe VALUES ($1) RETURNING v', params: ['never'] })).rejects.toThrow(/division by zero/);
     expect((await db.query('SELECT count(*)::int AS n FROM literal_probe')).rows[0]).toEqual({ n: 0 });
-    const ok = await db.readOnce(`SELECT 2 AS two`, `SELECT $1::text AS v`, ["it's"]);
+    const ok = await db.readOnce({ sql: 'SELECT 2 AS two', params: [] }, { sql: 'SELECT $1::text AS v', params: ["it's"] });
     expect(ok.first.rows[0]).toEqual({ two: 2 });
     expect(ok.result.rows[0]).toEqual({ v: "it's" });
     // prepared once, reused: a second call with another value
-    expect((await db.readOnce(`SELECT 1`, `SELECT $1::text AS v`, ['again'])).result.rows[0]).toEqual({ v: 'again' });
+    expect((await db.readOnce({ sql: 'SELECT 1', params: [] }, { sql: 'SELECT $1::text AS v', params: ['again'] })).result.rows[0]).toEqual({ v: 'again' });
   });
 });

@@ -25,8 +25,10 @@ export interface Principal {
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 function authenticateSql(kind: 'access' | 'key', hash: string, requestId: string, required?: Role): string {
   if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error('credential hash must be hex SHA-256');
-  return `SELECT credential_id::text, user_id::text, org_id::text, role, role_cap, email FROM api_authenticate(${literal(kind)}, ${literal(hash)}, ${literal(requestId.replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 64))}${required ? `, ${literal(required)}` : ''})`;
+  return `SELECT credential_id::text, user_id::text, org_id::text, role, role_cap, email FROM api_authenticate(${literal(kind)}, ${literal(hash)}, ${literal(cleanRequestId(requestId))}${required ? `, ${literal(required)}` : ''})`;
 }
+
+const cleanRequestId = (id: string) => id.replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 64);
 
 interface Row {
   credential_id: string;
@@ -101,7 +103,10 @@ export async function readAsPrincipal<R>(
 ): Promise<{ principal: Principal; rows: R[] }> {
   const { kind, hash } = parseCredential(credential);
   try {
-    const r = await db.readOnce(authenticateSql(kind, hash, requestId, needed), sql, params);
+    const r = await db.readOnce(
+      { sql: 'SELECT credential_id::text, user_id::text, org_id::text, role, role_cap, email FROM api_authenticate($1, $2, $3, $4)', params: [kind, hash, cleanRequestId(requestId), needed] },
+      { sql, params },
+    );
     return { principal: principalFrom(r.first.rows[0] as unknown as Row, kind), rows: r.result.rows as R[] };
   } catch (err) {
     const e = err as { code?: string; message?: string; detail?: string };
