@@ -181,10 +181,35 @@ export function LoginPanel({ title = 'Sign in', onDone }: { title?: string; onDo
   );
 }
 
-/** How a component shows a failed call: the login panel for 401, else the message. */
+// Several blocks of a page may need a sign-in at once: only the first shows the form.
+const prompts: number[] = [];
+const promptListeners = new Set<() => void>();
+let nextPrompt = 1;
+const notifyPrompts = () => promptListeners.forEach((l) => l());
+const subscribePrompts = (l: () => void) => {
+  promptListeners.add(l);
+  return () => void promptListeners.delete(l);
+};
+
+function SignInPrompt({ what }: { what?: string }) {
+  const [id] = useState(() => nextPrompt++);
+  useEffect(() => {
+    prompts.push(id);
+    notifyPrompts();
+    return () => {
+      prompts.splice(prompts.indexOf(id), 1);
+      notifyPrompts();
+    };
+  }, [id]);
+  const first = useSyncExternalStore(subscribePrompts, () => prompts[0] ?? null, () => null);
+  if (first === id) return <LoginPanel title={what ? `Sign in to see ${what}` : 'Sign in'} />;
+  return <p className="rb-signin-note">Sign in to see {what ?? 'this'}.</p>;
+}
+
+/** How a component shows a failed call: a sign-in (the form once per page) for 401, else the message. */
 export function ApiProblem({ error, what }: { error: ApiError | undefined; what?: string }) {
   if (!error) return null;
-  if (error.status === 401) return <LoginPanel title={what ? `Sign in to see ${what}` : 'Sign in'} />;
+  if (error.status === 401) return <SignInPrompt what={what} />;
   return (
     <p className="rb-error" role="alert">
       {what ? `Could not load ${what}: ` : ''}

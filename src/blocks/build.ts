@@ -12,7 +12,7 @@ import { recordDeploy, markDeploying } from './record.js';
 import { directoryBytes, newReleaseId, publishRelease, pruneReleases, readCurrent, stagingDir, withdrawCurrent } from './releases.js';
 import { readSnapshot } from './snapshot.js';
 import { validateSnapshot } from './validate.js';
-import { BUILDER_VERSION } from './version.js';
+import { BUILDER_VERSION, toolchainHash } from './version.js';
 import { LOG_TAIL, runViteBuild } from './vite-build.js';
 
 export const DEFAULT_KEEP_RELEASES = 5;
@@ -153,6 +153,7 @@ async function attemptDeploy(db: Db, job: DeployJob, o: BuildOptions, t0: number
         pages_count: gen.pages,
         components_count: gen.components,
         builder_version: BUILDER_VERSION,
+        toolchain_hash: toolchainHash(),
       }),
     );
     pruneReleases(paths, o.keepReleases ?? DEFAULT_KEEP_RELEASES);

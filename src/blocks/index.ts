@@ -18,3 +18,4 @@ export { sitePaths } from './paths.js';
 export { readCurrent, listReleases } from './releases.js';
 export { BUILDER_VERSION } from './version.js';
 export type { BlocksEvent, BlocksEventHandler } from './events.js';
+export { queueOutdatedSites } from './outdated.js';

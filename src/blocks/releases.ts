@@ -13,6 +13,8 @@ export interface ReleaseManifest {
   pages_count: number;
   components_count: number;
   builder_version: string;
+  /** Hash of the toolchain (builder, pinned packages, runtime) it was built with. */
+  toolchain_hash?: string;
   created_at: string;
   /** The release that was live when this one went live (kept by retention). */
   previous_release_id: string | null;

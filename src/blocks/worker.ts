@@ -6,6 +6,7 @@ import { claimDeploy, newBuilderId } from './claim.js';
 import type { BlocksEvent, BlocksEventHandler } from './events.js';
 import { registerComponentLibrary } from './library.js';
 import { DEFAULT_LEASE_MS, expireLeases } from './lease.js';
+import { queueOutdatedSites } from './outdated.js';
 import { planDeploys } from './plan.js';
 import { servedNodes } from './served.js';
 
@@ -26,6 +27,8 @@ export interface BlocksWorkerOptions {
   retryBaseMs?: number;
   /** Register the bundled component library (idempotent) before the first build. Default true. */
   syncComponents?: boolean;
+  /** At start, queue builds of enabled apps with no live release or one built by another toolchain. Default true. */
+  rebuildOutdated?: boolean;
   onEvent?: BlocksEventHandler;
   onDeploy?: (o: DeployOutcome) => void;
 }
@@ -161,6 +164,7 @@ export async function startBlocksWorker(opts: BlocksWorkerOptions): Promise<Bloc
   };
 
   if (opts.syncComponents ?? true) await registerComponentLibrary(opts.db);
+  if (opts.rebuildOutdated ?? true) await queueOutdatedSites(opts.db, opts.deployRoot, opts.nodeKeys);
 
   // LISTEN first, then drain: a change committed in between is seen by one or the other.
   const listener: Listener = await listen(

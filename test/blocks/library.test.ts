@@ -7,7 +7,7 @@ import { ALLOWED_DEPENDENCIES, componentIdentifier } from '../../src/blocks/mode
 import { fontFamilyValue, resolveTokens, tokenCss } from '../../src/blocks/tokens.js';
 import { startBlocksWorker } from '../../src/blocks/worker.js';
 import { engineName } from '../helpers/db.js';
-import { blocksFixture, liveRelease, releaseText, serveSite, waitForBuilds, type BlocksFixture } from './helpers.js';
+import { blocksFixture, dbNow, liveRelease, releaseText, serveSite, waitForBuilds, type BlocksFixture } from './helpers.js';
 
 const R1 = ['robbie-bar', 'mood-indicator', 'chat-interface', 'money-dashboard', 'daily-brief-block', 'sticky-notes', 'matrix-welcome', 'touch-ready-queue', 'login-form'];
 
@@ -101,6 +101,24 @@ describe(`component registration and the demo site (${engineName})`, () => {
       expect(res.status).toBe(404);
       expect(await res.text()).toContain('App not enabled');
       await site.close();
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('a worker starting with a new toolchain rebuilds the releases built by the old one', async () => {
+    const mf = path.join(fx.deployRoot, 'collaboration-local', 'play', 'current', 'robbieblocks-release.json');
+    const m = JSON.parse(fs.readFileSync(mf, 'utf8'));
+    // as if built by an older toolchain: another toolchain hash, hence another content hash
+    fs.writeFileSync(mf, JSON.stringify({ ...m, toolchain_hash: 'older', build_hash: 'older' }));
+    const t0 = await dbNow(fx.db);
+    const worker = await startBlocksWorker({ db: fx.db, deployRoot: fx.deployRoot, nodeKeys: ['collaboration-local', 'vengeance-local'], quietMs: 50, retries: 0 });
+    try {
+      const built = await waitForBuilds(fx.db, ['collaboration-local/play'], t0);
+      expect(built.get('collaboration-local/play')).toMatchObject({ deploy_status: 'success', triggered_by: 'schedule' });
+      await worker.idle();
+      const others = await fx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM robbieblocks_deploys WHERE created_at > $1`, [t0]);
+      expect(others.rows[0]!.n).toBe(1);
     } finally {
       await worker.stop();
     }
