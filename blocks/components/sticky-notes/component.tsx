@@ -27,7 +27,8 @@ export default function StickyNotes({ title = 'Sticky notes', category, limit = 
   const [added, setAdded] = useState<Note[]>([]);
   const listed = rowsOf<Note>(notes.data);
   const ids = new Set(listed.map((n) => n.id));
-  const all = [...added.filter((n) => !ids.has(n.id)), ...listed];
+  // newest first, whatever order the API lists them in
+  const all = [...added.filter((n) => !ids.has(n.id)), ...listed].sort((a, b) => String(b.created_at ?? '').localeCompare(String(a.created_at ?? '')));
 
   const add = async (e: FormEvent) => {
     e.preventDefault();
