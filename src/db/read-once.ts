@@ -5,8 +5,16 @@ import type { Queryable, QueryResult } from './types.js';
 /** Statement names prepared on each session (a session = a pooled client or PGlite's one session). */
 const prepared = new WeakMap<object, Set<string>>();
 
+const names = new Map<string, string>();
+
 export function statementName(sql: string): string {
-  return 'rvq_' + createHash('sha1').update(sql).digest('hex').slice(0, 24);
+  let name = names.get(sql);
+  if (!name) {
+    name = 'rvq_' + createHash('sha1').update(sql).digest('hex').slice(0, 24);
+    if (names.size > 10_000) names.clear();
+    names.set(sql, name);
+  }
+  return name;
 }
 
 /**
