@@ -49,7 +49,7 @@ describe(`account commands and the API (${onPostgres ? 'postgres' : 'pglite'})`,
 
   let admin: { email: string; password: string };
   it('up on a fresh database prints a first admin once; the password signs in over HTTP', async () => {
-    const first = spawnCli(['up', '--port', '0', '--api-port', '0', ...t.args], { env });
+    const first = spawnCli(['up', '--port', '0', '--api-port', '0', '--no-sites', ...t.args], { env });
     await waitForStderr(first, /press Ctrl-C to stop/);
     const origin = API_LINE.exec(first.stderr())![1]!;
     const m = /email: +(\S+)\n +password: +(\S+)\n/.exec(first.stderr());
@@ -72,7 +72,7 @@ describe(`account commands and the API (${onPostgres ? 'postgres' : 'pglite'})`,
     expect(r.code, r.stderr).toBe(0);
 
     // A second run creates and prints nothing.
-    up = spawnCli(['up', '--port', '0', '--api-port', '0', ...t.args], { env });
+    up = spawnCli(['up', '--port', '0', '--api-port', '0', '--no-sites', ...t.args], { env });
     await waitForStderr(up, /press Ctrl-C to stop/);
     expect(up.stderr()).toMatch(API_LINE);
     expect(up.stderr()).not.toMatch(/First admin|password/);

@@ -38,7 +38,7 @@ describe.skipIf(onPostgres)('the embedded home: one owner, others through the so
 
   it('while `up` runs, db query, db status and psql work through its socket; SIGTERM releases the lock', async () => {
     const upHome = tmpDir('rv-up-home-');
-    const up = spawnCli(['up', '--home', upHome, '--port', '0', '--api-port', '0']);
+    const up = spawnCli(['up', '--home', upHome, '--port', '0', '--api-port', '0', '--no-sites']);
     await waitForStderr(up, /press Ctrl-C to stop/);
     expect(up.stderr()).toMatch(/000-extensions … done/);
     const sock = /socket:\s+127\.0\.0\.1:(\d+)/.exec(up.stderr());

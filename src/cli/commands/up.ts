@@ -16,6 +16,7 @@ import { apiReadyLine, untilStopSignal } from './serve.js';
 import { deployRootFrom } from './blocks.js';
 import { registerComponentLibrary, seedDemoContent, startBlocksWorker, type BlocksWorker } from '../../blocks/index.js';
 import { startNodeSites, type NodeSites } from '../../sites/node-sites.js';
+import type { Db } from '../../db/types.js';
 import { migrationProgress, upgradeProgress, upgradeSummary } from '../progress.js';
 
 export function upCommand(): Command {
@@ -68,6 +69,8 @@ Meanwhile, in another terminal:
       let api: ListeningApi | undefined;
       let worker: BlocksWorker | undefined;
       let sites: NodeSites | undefined;
+      // Set once the builder runs: wakes it when a socket client may have changed pages.
+      let socketActivity: (() => void) | undefined;
       try {
         err(`database: ${describeTarget(opened)}${opened.db instanceof PgliteDb ? color.dim(` (opened in ${ms(Date.now() - t0)})`) : ''}\n`);
         const outcome = await migrateOrUpgrade(opened.db, {
@@ -83,7 +86,7 @@ Meanwhile, in another terminal:
         }
         const result = outcome.kind === 'upgraded' ? outcome.then : outcome.result;
         if (opened.db instanceof PgliteDb && o.socket) {
-          socket = await serveSocket(opened.db, cfg.socketHost, cfg.socketPort);
+          socket = await serveSocket(opened.db, cfg.socketHost, cfg.socketPort, undefined, { onActivity: () => socketActivity?.() });
           opened.lock?.setSocket({ host: socket.host, port: socket.port });
         }
         // A custom --migrations directory is not the Robbieverse schema: no accounts, no API.
@@ -109,6 +112,7 @@ Meanwhile, in another terminal:
             db: opened.db, deployRoot, nodeKeys: o.node, logger,
             onDeploy: (d) => err(`  ${d.status === 'failed' ? color.red('✗') : color.green('✓')} ${d.nodeKey}/${d.app}: ${d.status} in ${ms(d.ms)}${d.error ? ` — ${d.error}` : ''}\n`),
           });
+          if (socket) socketActivity = wakeOnChanges(opened.db, worker);
         }
         const lines = [
           `${color.green('✓')} ready in ${ms(Date.now() - t0)}: ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} applied now, ${result.alreadyApplied} before`,
@@ -152,4 +156,22 @@ Meanwhile, in another terminal:
       return 0;
     }),
   );
+}
+
+/**
+ * On the embedded database, edits made through the socket (db query, db shell, psql) raise no
+ * notification in this process: after socket activity settles, look for unprocessed change rows
+ * and wake the builder if there are any.
+ */
+function wakeOnChanges(db: Db, worker: BlocksWorker): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  return () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      db.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM robbieblocks_change_triggers WHERE processed_at IS NULL) AS any')
+        .then((r) => { if (r.rows[0]?.any) worker.wake(); })
+        .catch(() => {});
+    }, 200);
+  };
 }
