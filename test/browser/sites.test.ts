@@ -58,13 +58,21 @@ describe.skipIf(!hasChromium)(
       await page.goto(url);
       return page;
     }
+    // Runs in the page (no DOM types in this project's test config, hence the casts).
     const colours = (page: Page) =>
-      page.evaluate(() => ({
-        primary: getComputedStyle(document.documentElement).getPropertyValue('--color-primary').trim(),
-        background: getComputedStyle(document.body).backgroundColor,
-        bar: getComputedStyle(document.querySelector('.robbie-bar')!).borderBottomColor,
-        theme: document.documentElement.dataset.theme ?? document.body.dataset.theme ?? null,
-      }));
+      page.evaluate(() => {
+        const w = globalThis as unknown as {
+          document: { documentElement: { dataset: Record<string, string> }; body: { dataset: Record<string, string> }; querySelector(s: string): unknown };
+          getComputedStyle(e: unknown): { getPropertyValue(p: string): string; backgroundColor: string; borderBottomColor: string };
+        };
+        const d = w.document;
+        return {
+          primary: w.getComputedStyle(d.documentElement).getPropertyValue('--color-primary').trim(),
+          background: w.getComputedStyle(d.body).backgroundColor,
+          bar: w.getComputedStyle(d.querySelector('.robbie-bar')).borderBottomColor,
+          theme: d.documentElement.dataset.theme ?? d.body.dataset.theme ?? null,
+        };
+      });
 
     it("the seed README's example, verbatim, is live on vengeance with its dark purple branding", async () => {
       const since = await dbNow(f.db);

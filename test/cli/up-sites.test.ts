@@ -54,7 +54,7 @@ describe(`up builds and serves the node sites (${onPostgres ? 'postgres' : 'pgli
   }, 180_000);
 
   it("the seed README's example through `db query` while up runs: live on vengeance with no other step", async () => {
-    const [{ now }] = await sql('SELECT clock_timestamp()::text AS now');
+    const now = (await sql('SELECT clock_timestamp()::text AS now'))[0]!.now as string;
     await sql(`INSERT INTO robbieblocks_pages (page_key, app_namespace, page_name, page_route, layout_template, status)
 VALUES ('robbie-play-home', 'play', 'Play Home', '/play/', 'single-column', 'published')`);
     await sql(`INSERT INTO robbieblocks_page_blocks (page_id, component_id, block_order, zone, props)
