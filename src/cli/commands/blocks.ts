@@ -196,13 +196,18 @@ function rollbackCommand(): Command {
   const cmd = new Command('rollback')
     .summary('serve an earlier release again')
     .description('Points <node>/<app> back at an earlier kept release (default: the one live before the current one), without rebuilding, and records a rollback deploy. The next content change builds normally.')
-    .argument('<node>', 'node key')
-    .argument('<app>', 'app namespace')
+    .argument('[node]', 'node key (or --node)')
+    .argument('[app]', 'app namespace (or --app)')
+    .addOption(new Option('--node <key>', 'node key'))
+    .addOption(new Option('--app <app>', 'app namespace'))
     .addOption(new Option('--to <release>', 'release id to restore (see `robbieverse blocks status`)'))
-    .addHelpText('after', `\nExamples:\n  $ robbieverse blocks rollback vengeance-local play\n  $ robbieverse blocks rollback vengeance-local play --to 20250101T120000000Z-1a2b3c4d`);
+    .addHelpText('after', `\nExamples:\n  $ robbieverse blocks rollback --node vengeance-local --app play\n  $ robbieverse blocks rollback vengeance-local play --to 20250101T120000000Z-1a2b3c4d`);
   dbOptions(withRoot(cmd), { json: true });
   return cmd.action(
-    action(async (node: string, app: string, o: BlocksOptions & { to?: string }) => {
+    action(async (nodeArg: string | undefined, appArg: string | undefined, o: BlocksOptions & { to?: string; node?: string; app?: string }) => {
+      const node = o.node ?? nodeArg;
+      const app = o.app ?? appArg;
+      if (!node || !app) throw new RobbieverseError('E_USAGE', 'name the site to roll back', { hint: 'robbieverse blocks rollback --node vengeance-local --app play' });
       return withCommandDatabase(o, { command: 'robbieverse blocks rollback' }, async (opened, cfg) => {
         const r = await rollbackRelease(opened.db, { deployRoot: deployRootFrom(o, cfg), nodeKey: node, app, toRelease: o.to });
         if (o.json) printJson(r);
