@@ -70,7 +70,7 @@ describe(`RobbieBlocks worker killed mid-build (${engineName})`, () => {
     const dep = await runCli(['blocks', 'deploy', 'vengeance-local', 'play', '--json', '--deploy-root', root, ...t.args]);
     expect(dep.code, dep.stderr).toBe(0);
     expect(JSON.parse(dep.stdout)).toMatchObject({ status: 'skipped' });
-    const rb = await runCli(['blocks', 'rollback', 'vengeance-local', 'play', '--deploy-root', root, ...t.args]);
+    const rb = await runCli(['blocks', 'rollback', '--node', 'vengeance-local', '--app', 'play', '--deploy-root', root, ...t.args]);
     expect(rb.code).toBe(2);
     expect(rb.stderr).toMatch(/no earlier release to roll back to/);
     const bad = await runCli(['blocks', 'deploy', 'no-such-node', 'play', ...t.args]);
