@@ -99,7 +99,20 @@ async function planBatch(tx: Queryable): Promise<PlanResult & { seen: number }> 
     processed.push(c.id);
   }
   let deploys = 0;
-  for (const p of pairs.values()) if (await ensurePending(tx, p.node, p.app, p.triggeredBy, p.change)) deploys++;
+  const queuedFor = new Set<string>();
+  for (const p of pairs.values()) {
+    if (await ensurePending(tx, p.node, p.app, p.triggeredBy, p.change)) {
+      deploys++;
+      queuedFor.add(p.node);
+    }
+  }
+  if (queuedFor.size) {
+    // Wake the other builders: this one planned deploys for their nodes, possibly after they
+    // had already looked for work (their NOTIFY for the change came before this commit).
+    await tx.query(`SELECT pg_notify('robbieblocks_change', $1)`, [
+      JSON.stringify({ change_trigger_id: null, trigger_type: 'planned', entity_type: null, entity_id: null, affected_apps: [], affected_node_ids: [...queuedFor] }),
+    ]);
+  }
   if (processed.length) {
     await tx.query('UPDATE robbieblocks_change_triggers SET processed_at = now(), updated_at = now() WHERE id = ANY($1::uuid[])', [processed]);
   }
