@@ -109,9 +109,8 @@ async function planBatch(tx: Queryable): Promise<PlanResult & { seen: number }> 
   if (queuedFor.size) {
     // Wake the other builders: this one planned deploys for their nodes, possibly after they
     // had already looked for work (their NOTIFY for the change came before this commit).
-    await tx.query(`SELECT pg_notify('robbieblocks_change', $1)`, [
-      JSON.stringify({ change_trigger_id: null, trigger_type: 'planned', entity_type: null, entity_id: null, affected_apps: [], affected_node_ids: [...queuedFor] }),
-    ]);
+    // (A channel of its own: robbieblocks_change carries exactly one notification per change.)
+    await tx.query(`SELECT pg_notify('robbieblocks_planned', $1)`, [JSON.stringify({ node_ids: [...queuedFor] })]);
   }
   if (processed.length) {
     await tx.query('UPDATE robbieblocks_change_triggers SET processed_at = now(), updated_at = now() WHERE id = ANY($1::uuid[])', [processed]);

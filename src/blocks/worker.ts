@@ -169,7 +169,7 @@ export async function startBlocksWorker(opts: BlocksWorkerOptions): Promise<Bloc
   // LISTEN first, then drain: a change committed in between is seen by one or the other.
   const listener: Listener = await listen(
     opts.db,
-    ['robbieblocks_change'],
+    ['robbieblocks_change', 'robbieblocks_planned'],
     {
       onNotify,
       onReconnect: () => {

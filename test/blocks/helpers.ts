@@ -54,23 +54,32 @@ export async function deploys(db: Db, where = 'true', params: unknown[] = []): P
 
 export const FINISHED = `d.deploy_status IN ('success', 'failed', 'skipped')`;
 
-/** Waits until every listed pair has a finished deploy created after `since`, and returns those deploys. */
+/** Waits until every listed pair has a finished deploy started after `since` and nothing queued, and returns those deploys. */
 export async function waitForBuilds(db: Db, pairs: string[], since: Date, timeoutMs = 90_000): Promise<Map<string, DeployView>> {
-  return waitFor(
-    async () => {
-      const rows = await deploys(db, `d.created_at > $1 AND ${FINISHED}`, [since]);
-      const last = new Map<string, DeployView>();
-      for (const r of rows) last.set(`${r.node_key}/${r.app_namespace}`, r);
-      const pending = await db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM robbieblocks_deploys d JOIN nodes n ON n.id = d.node_id
-          WHERE d.deploy_status IN ('pending', 'building', 'deploying') AND n.node_key || '/' || d.app_namespace = ANY($1::text[])`,
-        [pairs],
-      );
-      return pairs.every((p) => last.has(p)) && pending.rows[0]!.n === 0 ? last : undefined;
-    },
-    `builds of ${pairs.join(', ')}`,
-    timeoutMs,
-  );
+  try {
+    return await waitFor(
+      async () => {
+        // A build that started after `since` read the content as of then (a deploy queued
+        // earlier may have absorbed the change and started later).
+        const rows = await deploys(db, `coalesce(d.started_at, d.created_at) > $1 AND ${FINISHED}`, [since]);
+        const last = new Map<string, DeployView>();
+        for (const r of rows) last.set(`${r.node_key}/${r.app_namespace}`, r);
+        const pending = await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM robbieblocks_deploys d JOIN nodes n ON n.id = d.node_id
+            WHERE d.deploy_status IN ('pending', 'building', 'deploying') AND n.node_key || '/' || d.app_namespace = ANY($1::text[])`,
+          [pairs],
+        );
+        return pairs.every((p) => last.has(p)) && pending.rows[0]!.n === 0 ? last : undefined;
+      },
+      `builds of ${pairs.join(', ')}`,
+      timeoutMs,
+    );
+  } catch (err) {
+    // Say what the queue looked like: which pair was missing or still active.
+    const recent = await deploys(db, `d.created_at > $1 OR d.deploy_status IN ('pending', 'building', 'deploying')`, [since]);
+    const changes = await db.query(`SELECT trigger_type, entity_type, affected_apps, processed_at IS NOT NULL AS processed FROM robbieblocks_change_triggers WHERE created_at > $1 OR processed_at IS NULL`, [since]);
+    throw new Error(`${(err as Error).message}\ndeploys: ${JSON.stringify(recent.map((r) => [r.node_key, r.app_namespace, r.deploy_status, r.triggered_by, r.created_at]))}\nchanges: ${JSON.stringify(changes.rows)}`);
+  }
 }
 
 export async function dbNow(db: Db): Promise<Date> {

@@ -74,7 +74,7 @@ describe(`RobbieBlocks pipeline (${engineName})`, () => {
       expect(built.get(p)).toMatchObject({ pages_count: 2 });
       expect(['success', 'skipped']).toContain(built.get(p)!.deploy_status);
       const [node, app] = p.split('/') as [string, string];
-      const ok = await deploys(fx.db, `d.created_at > $1 AND n.node_key = $2 AND d.app_namespace = $3 AND d.deploy_status = 'success' AND d.pages_count = 2`, [t0, node, app]);
+      const ok = await deploys(fx.db, `coalesce(d.started_at, d.created_at) > $1 AND n.node_key = $2 AND d.app_namespace = $3 AND d.deploy_status = 'success' AND d.pages_count = 2`, [t0, node, app]);
       expect(ok.length, `${p}: a successful build with the new page`).toBeGreaterThan(0);
       const text = releaseText(fx.deployRoot, ...(p.split('/') as [string, string]));
       expect(has(text, 'robbie-play-home'), 'robbie-play-home').toBe(true);
