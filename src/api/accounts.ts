@@ -2,6 +2,7 @@ import type { Db } from '../db/types.js';
 import { RobbieverseError } from '../errors.js';
 import { hashPassword, passwordProblem } from './auth/passwords.js';
 import type { Role } from './auth/roles.js';
+import { isUuid } from './ids.js';
 
 export interface CreatedUser {
   id: string;
@@ -21,9 +22,9 @@ export async function createOrganization(db: Db, input: { name: string; domain?:
 
 /** Looks an organization up by id or exact name. */
 export async function findOrganization(db: Pick<Db, 'query'>, idOrName: string): Promise<{ id: string; name: string }> {
-  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrName);
+  const uuid = isUuid(idOrName);
   const { rows } = await db.query<{ id: string; name: string }>(
-    `SELECT id, name FROM organizations WHERE ${isUuid ? 'id = $1::uuid' : 'name = $1'} ORDER BY created_at LIMIT 2`,
+    `SELECT id, name FROM organizations WHERE ${uuid ? 'id = $1::uuid' : 'name = $1'} ORDER BY created_at LIMIT 2`,
     [idOrName],
   );
   if (!rows.length) throw new RobbieverseError('E_USAGE', `no organization "${idOrName}"`, { hint: 'list them with robbieverse orgs list, or create one with robbieverse orgs create --name …' });

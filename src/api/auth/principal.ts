@@ -1,4 +1,4 @@
-import type { Scalar } from '../../db/literal.js';
+import { sqlLiteral, type Scalar } from '../../db/literal.js';
 import type { Db, Queryable } from '../../db/types.js';
 import { ApiError, forbidden, unauthorized } from '../errors.js';
 import { atLeast, weaker, type Role } from './roles.js';
@@ -22,10 +22,9 @@ export interface Principal {
 // afterwards. Nothing survives the transaction on the pooled connection. The arguments are
 // inlined as literals (simple protocol): a hex hash, a fixed kind, and a request id that is
 // restricted to [A-Za-z0-9._:-] and quoted anyway.
-const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
-function authenticateSql(kind: 'access' | 'key', hash: string, requestId: string, required?: Role): string {
+function authenticateSql(kind: 'access' | 'key', hash: string, requestId: string): string {
   if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error('credential hash must be hex SHA-256');
-  return `SELECT credential_id::text, user_id::text, org_id::text, role, role_cap, email FROM api_authenticate(${literal(kind)}, ${literal(hash)}, ${literal(cleanRequestId(requestId))}${required ? `, ${literal(required)}` : ''})`;
+  return `SELECT credential_id::text, user_id::text, org_id::text, role, role_cap, email FROM api_authenticate(${[kind, hash, cleanRequestId(requestId)].map(sqlLiteral).join(', ')})`;
 }
 
 const cleanRequestId = (id: string) => id.replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 64);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../errors.js';
 import type { RequestContext } from '../request-context.js';
+import { isUuid } from '../ids.js';
 
 const err = { '4xx': { $ref: 'error#' } } as const;
 
@@ -15,14 +16,14 @@ export async function aiRoutes(api: FastifyInstance, rc: RequestContext): Promis
   }, async (req) => {
     const id = (req.params as { id: string }).id;
     return rc.run(req, 'viewer', async (tx, p) => {
-      const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+      const uuid = isUuid(id);
       const { rows } = await tx.query<{ r: unknown }>(
         `SELECT row_to_json(x) AS r FROM (
            SELECT a.id AS personality_id, a.slug, a.name,
                   (SELECT row_to_json(s) FROM (SELECT current_mood, current_mode, energy_level, focus_state, last_state_change_at, state_metadata
                                                  FROM ai_personality_state WHERE personality_id = a.id) s) AS network_state,
                   (SELECT row_to_json(r) FROM robbie_personality_state r WHERE r.user_id = $2 LIMIT 1) AS toward_you
-             FROM ai_personalities a WHERE ${isUuid ? 'a.id = $1::uuid' : 'a.slug = $1'}) x`,
+             FROM ai_personalities a WHERE ${uuid ? 'a.id = $1::uuid' : 'a.slug = $1'}) x`,
         [id, p.userId],
       );
       if (!rows[0]) throw notFound(`personality ${id}`);
