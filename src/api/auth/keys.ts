@@ -1,7 +1,8 @@
-import type { Db } from '../../db/types.js';
+import type { Db, Queryable } from '../../db/types.js';
 import { RobbieverseError } from '../../errors.js';
 import type { Role } from './roles.js';
 import { newToken } from './tokens.js';
+import { isUuid } from '../ids.js';
 
 export interface ApiKeyInfo {
   id: string;
@@ -25,7 +26,6 @@ export async function createApiKey(
   db: Db,
   input: { userId: string; orgId: string; name: string; role?: 'admin' | 'member' | 'viewer'; expiresAt?: Date },
 ): Promise<{ key: string; info: ApiKeyInfo }> {
-  const { token, hash } = newToken('key');
   return db.transaction(async (tx) => {
     const m = await tx.query(`SELECT 1 FROM organization_memberships WHERE org_id = $1 AND user_id = $2 AND is_active`, [input.orgId, input.userId]);
     if (!m.rows.length) {
@@ -33,14 +33,24 @@ export async function createApiKey(
         hint: 'add the membership first: robbieverse users create --org <org> … (or an admin adds them in the API)',
       });
     }
-    const { rows } = await tx.query<{ id: string }>(
-      `INSERT INTO api_keys (user_id, org_id, name, key_hash, key_prefix, role, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-      [input.userId, input.orgId, input.name, hash, token.slice(0, 12), input.role ?? null, input.expiresAt ?? null],
-    );
-    const info = (await listApiKeys(tx as Db, { id: rows[0]!.id }))[0]!;
-    return { key: token, info };
+    const { id, key } = await insertApiKey(tx, input);
+    const info = (await listApiKeys(tx as Db, { id }))[0]!;
+    return { key, info };
   });
+}
+
+/** The key row itself: a new random key, stored as its hash and shown prefix. Returns the key once. */
+export async function insertApiKey(
+  q: Queryable,
+  input: { userId: string; orgId: string; name: string; role?: 'admin' | 'member' | 'viewer' | null; expiresAt?: Date | string | null },
+): Promise<{ id: string; key: string }> {
+  const { token, hash } = newToken('key');
+  const { rows } = await q.query<{ id: string }>(
+    `INSERT INTO api_keys (user_id, org_id, name, key_hash, key_prefix, role, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    [input.userId, input.orgId, input.name, hash, token.slice(0, 12), input.role ?? null, input.expiresAt ?? null],
+  );
+  return { id: rows[0]!.id, key: token };
 }
 
 export async function listApiKeys(db: Pick<Db, 'query'>, where: { id?: string; orgId?: string; userId?: string } = {}): Promise<ApiKeyInfo[]> {
@@ -58,8 +68,8 @@ export async function listApiKeys(db: Pick<Db, 'query'>, where: { id?: string; o
 
 /** Revokes a key by id or by its shown prefix; returns the revoked key, undefined when none matched. */
 export async function revokeApiKey(db: Db, idOrPrefix: string): Promise<ApiKeyInfo | undefined> {
-  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrPrefix);
-  const match = isUuid ? 'id = $1::uuid' : 'key_prefix = $1';
+  const uuid = isUuid(idOrPrefix);
+  const match = uuid ? 'id = $1::uuid' : 'key_prefix = $1';
   const found = await db.query<{ id: string }>(`SELECT id FROM api_keys WHERE ${match}`, [idOrPrefix]);
   if (found.rows.length > 1) {
     throw new RobbieverseError('E_USAGE', `prefix ${idOrPrefix} matches ${found.rows.length} keys; nothing was revoked`, { hint: 'revoke by id (robbieverse keys list)' });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Queryable } from '../../db/types.js';
 import { atLeast, weaker, type Role } from '../auth/roles.js';
-import { newToken } from '../auth/tokens.js';
+import { insertApiKey } from '../auth/keys.js';
 import { ApiError, forbidden, notFound } from '../errors.js';
 import type { RequestContext } from '../request-context.js';
 
@@ -202,12 +202,9 @@ export async function accountRoutes(api: FastifyInstance, rc: RequestContext): P
       const own: Role = p.role === 'owner' ? 'admin' : p.role;
       const role = weaker(own, b.role);
       if (b.role && !atLeast(own, b.role)) throw forbidden(`you are ${p.role}; a key cannot have more rights than you`);
-      const { token, hash } = newToken('key');
-      const id = (await tx.query<{ id: string }>(
-        `INSERT INTO api_keys (user_id, org_id, name, key_hash, key_prefix, role, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-        [p.userId, p.orgId, b.name, hash, token.slice(0, 12), role, b.expires_at ?? null],
-      )).rows[0]!.id;
-      return { key: token, ...(await one(tx, keySelect.replace('%', 'id = $1'), [id]) as object) };
+      // As the principal: the row passes the keys' row-level security (own user, this organization).
+      const { id, key } = await insertApiKey(tx, { userId: p.userId, orgId: p.orgId, name: b.name, role: role as 'admin' | 'member' | 'viewer', expiresAt: b.expires_at });
+      return { key, ...(await one(tx, keySelect.replace('%', 'id = $1'), [id]) as object) };
     });
     reply.code(201);
     return r;
