@@ -74,8 +74,7 @@ export async function backupDatabase(db: Db, dir: string, label = 'backup'): Pro
   if (db instanceof PgliteDb) {
     const base = db.location === 'memory://' ? 'memory' : path.basename(path.dirname(db.location)) || 'pglite';
     const file = freshPath(dir, `${base}-${stamp()}-${label}`, '.pglite.tar.gz');
-    const blob = await db.pg.dumpDataDir('gzip');
-    fs.writeFileSync(file, Buffer.from(await blob.arrayBuffer()), { flag: 'wx' });
+    fs.writeFileSync(file, await db.dumpDataDir(), { flag: 'wx' });
     if (fs.statSync(file).size === 0) throw new RobbieverseError('E_BACKUP', `the backup ${file} is empty`, { hint: 'nothing was changed' });
     return { path: file, bytes: fs.statSync(file).size, sha256: sha256(file), format: 'pglite-datadir', createdAt: new Date().toISOString() };
   }

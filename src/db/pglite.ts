@@ -72,6 +72,12 @@ export class PgliteDb implements Db {
     return this.pg.listen(channel, onNotify);
   }
 
+  /** A gzipped tarball of the whole data directory, consistent (no transaction is open while it is taken). */
+  async dumpDataDir(): Promise<Uint8Array> {
+    const blob = await this.pg.dumpDataDir('gzip');
+    return new Uint8Array(await blob.arrayBuffer());
+  }
+
   async close(): Promise<void> {
     if (!this.pg.closed) await this.pg.close();
   }
