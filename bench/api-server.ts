@@ -42,8 +42,10 @@ async function main(): Promise<void> {
     query = async (sql, args) => (await pool.query<{ r: unknown }>({ name: 'b' + sql.length + '_' + sql.slice(-40).replace(/\W/g, ''), text: sql, values: args })).rows;
     close = () => pool.end();
   } else {
-    const lite = await PgliteDb.open(target);
-    query = async (sql, args) => (await lite.pg.query<{ r: unknown }>(sql, args)).rows;
+    // The bare engine in this thread, as every caller used it before sessions: no arbiter, no thread hop.
+    const [{ PGlite }, { vector }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-pgvector')]);
+    const lite = await PGlite.create(target, { extensions: { vector } });
+    query = async (sql, args) => (await lite.query<{ r: unknown }>(sql, args)).rows;
     close = () => lite.close();
   }
   const cols = (await readColumns({ query: async (sql: string, args?: unknown[]) => ({ rows: await query(sql, args ?? []), fields: [], rowCount: 0 }) } as never, 'contacts'))

@@ -169,12 +169,12 @@ for (const s of schemas) {
     const disk = await PgliteDb.open(dir);
     const plain = path.join(work, 'pglite-plain.sql');
     await plainScript(disk, s.files, plain);
-    const sock = await serveSocket(disk, '127.0.0.1', 0, 1);
+    const sock = await serveSocket(disk, '127.0.0.1', 0, { password: 'bench', maxConnections: 1, statementTimeoutMs: 0 });
     // psql is a separate process here, so this runs asynchronously to keep the socket served.
     t0 = performance.now();
     await new Promise<void>((resolve, reject) => {
       import('node:child_process').then(({ execFile }) =>
-        execFile('psql', psqlArgs(socketUrl(sock), plain), (err) => (err ? reject(err) : resolve())),
+        execFile('psql', psqlArgs(socketUrl(sock, 'bench'), plain), (err) => (err ? reject(err) : resolve())),
       );
     });
     viaSocket.push(performance.now() - t0);

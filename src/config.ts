@@ -7,6 +7,8 @@ import { RobbieverseError } from './errors.js';
 export const DEFAULT_SOCKET_PORT = 54329;
 export const DEFAULT_API_PORT = 8787;
 export const CONFIG_FILE = 'robbieverse.config.json';
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 
 /** The config file's shape; zod is loaded only when there is a file to check. */
 async function fileSchema() {
@@ -22,6 +24,8 @@ async function fileSchema() {
       apiHost: z.string().min(1).optional(),
       apiPort: z.number().int().min(0).max(65535).optional(),
       corsOrigins: z.array(z.string().min(1)).optional(),
+      statementTimeoutMs: z.number().int().min(0).optional(),
+      idleInTransactionTimeoutMs: z.number().int().min(0).optional(),
     })
     .strict();
 }
@@ -41,6 +45,10 @@ export interface Config {
   apiPort: number;
   /** Browser origins allowed to call the API besides its own. */
   corsOrigins: string[];
+  /** Embedded socket: a client's statement running longer is ended (57014); 0 = never. */
+  statementTimeoutMs: number;
+  /** Embedded socket: a client idle inside a transaction longer is disconnected (25P03); 0 = never. */
+  idleInTransactionTimeoutMs: number;
 }
 
 export interface ConfigFlags {
@@ -50,6 +58,8 @@ export interface ConfigFlags {
   lockTimeoutMs?: number;
   apiHost?: string;
   apiPort?: number;
+  statementTimeoutMs?: number;
+  idleInTransactionTimeoutMs?: number;
 }
 
 async function readConfigFile(cwd: string): Promise<ConfigFile> {
@@ -122,5 +132,8 @@ export async function resolveConfig(
     apiHost: flags.apiHost ?? (env.ROBBIEVERSE_API_HOST || undefined) ?? file.apiHost ?? '127.0.0.1',
     apiPort: checkPort(flags.apiPort ?? envInt(env, 'ROBBIEVERSE_API_PORT') ?? file.apiPort ?? DEFAULT_API_PORT, 'API port'),
     corsOrigins: envList(env, 'ROBBIEVERSE_CORS_ORIGINS') ?? file.corsOrigins ?? [],
+    statementTimeoutMs: flags.statementTimeoutMs ?? envInt(env, 'ROBBIEVERSE_STATEMENT_TIMEOUT_MS') ?? file.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+    idleInTransactionTimeoutMs:
+      flags.idleInTransactionTimeoutMs ?? envInt(env, 'ROBBIEVERSE_IDLE_IN_TRANSACTION_TIMEOUT_MS') ?? file.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
   };
 }

@@ -6,6 +6,7 @@ import { HomeLock, lockedError, lockHolder } from './home-lock.js';
 import { PgliteDb } from './pglite.js';
 import { PostgresDb } from './postgres.js';
 import type { Db } from './types.js';
+import { ensureSocketPassword, generatedPassword, readSocketPassword, socketPasswordFile } from './socket-password.js';
 
 export type OpenedVia = 'embedded' | 'memory' | 'socket' | 'postgres';
 
@@ -16,6 +17,8 @@ export interface OpenedDb {
   dataDir?: string;
   /** Held while this process owns the embedded home. */
   lock?: HomeLock;
+  /** The password this process's embedded socket asks for (embedded and memory). */
+  socketPassword?: string;
   close(): Promise<void>;
 }
 
@@ -31,8 +34,10 @@ export function dataDirOf(home: string): string {
   return path.join(home, 'pgdata');
 }
 
-export function socketUrl(socket: { host: string; port: number }): string {
-  return `postgres://postgres@${socket.host}:${socket.port}/postgres?sslmode=disable`;
+/** A URL for the embedded socket; with `password` for this toolkit's own connections, never for printing. */
+export function socketUrl(socket: { host: string; port: number }, password?: string): string {
+  const auth = password ? `postgres:${encodeURIComponent(password)}` : 'postgres';
+  return `postgres://${auth}@${socket.host}:${socket.port}/postgres?sslmode=disable`;
 }
 
 /**
@@ -43,7 +48,7 @@ export function socketUrl(socket: { host: string; port: number }): string {
 export async function openDatabase(cfg: Config, opts: OpenOptions): Promise<OpenedDb> {
   if (cfg.url === 'memory://') {
     const db = await PgliteDb.open();
-    return { db, via: 'memory', close: () => db.close() };
+    return { db, via: 'memory', socketPassword: generatedPassword(), close: () => db.close() };
   }
   if (cfg.url) {
     const db = await PostgresDb.open(cfg.url, { logger: opts.logger });
@@ -53,7 +58,13 @@ export async function openDatabase(cfg: Config, opts: OpenOptions): Promise<Open
   const holder = lockHolder(cfg.home);
   if (holder) {
     if (holder.socket && !opts.exclusive) {
-      const db = await PostgresDb.open(socketUrl(holder.socket), { logger: opts.logger, max: 1 }).catch((err) => {
+      const password = readSocketPassword(cfg.home);
+      if (!password) {
+        throw new RobbieverseError('E_CONNECT', `${cfg.home} is served by process ${holder.pid}, but its socket password (${socketPasswordFile(cfg.home)}) cannot be read`, {
+          hint: 'run this command as the user who owns the home',
+        });
+      }
+      const db = await PostgresDb.open(socketUrl(holder.socket, password), { logger: opts.logger, max: 1 }).catch((err) => {
         throw new RobbieverseError(
           'E_CONNECT',
           `${cfg.home} is served by process ${holder.pid} on ${holder.socket!.host}:${holder.socket!.port}, but that socket does not answer`,
@@ -66,12 +77,14 @@ export async function openDatabase(cfg: Config, opts: OpenOptions): Promise<Open
   }
   const lock = HomeLock.acquire(cfg.home, opts.command);
   try {
+    const socketPassword = ensureSocketPassword(cfg.home);
     const db = await PgliteDb.open(dataDir);
     return {
       db,
       via: 'embedded',
       dataDir,
       lock,
+      socketPassword,
       close: async () => {
         try {
           await db.close();

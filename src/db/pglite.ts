@@ -1,84 +1,85 @@
-import type { PGlite, Results, Transaction } from '@electric-sql/pglite';
 import type { Db, Queryable, QueryResult, TransactionOptions } from './types.js';
 import { readOnceOn, type Statement } from './read-once.js';
+import { EmbeddedEngine } from './embedded/engine.js';
+import type { WireResult } from './embedded/messages.js';
 
-function toResult<R>(r: Results<R> | undefined): QueryResult<R> {
-  if (!r) return { rows: [], fields: [], rowCount: 0 };
-  return {
-    rows: r.rows,
-    fields: r.fields.map((f) => ({ name: f.name })),
-    rowCount: r.fields.length ? r.rows.length : (r.affectedRows ?? 0),
-  };
-}
+const last = (all: WireResult[]): QueryResult => all[all.length - 1] ?? { rows: [], fields: [], rowCount: 0 };
 
-function wrap(target: PGlite | Transaction): Queryable {
-  return {
-    async query<R>(sql: string, params?: unknown[]) {
-      return toResult<R>(await target.query<R>(sql, params));
-    },
-    async exec(sql: string) {
-      const all = await target.exec(sql);
-      return toResult(all[all.length - 1] as Results<Record<string, unknown>> | undefined);
-    },
-  };
-}
-
-/** Embedded PostgreSQL (WASM) with pgvector. `dataDir` undefined = in memory. */
+/**
+ * Embedded PostgreSQL (PGlite, WASM) with pgvector, in a thread of its own. `dataDir` undefined =
+ * in memory. Every call is a session of its own: a transaction holds the single backend from
+ * BEGIN to COMMIT, so statements of other callers (the API, the builder, socket clients) wait
+ * instead of landing inside it.
+ */
 export class PgliteDb implements Db {
   readonly engine = 'pglite' as const;
   readonly location: string;
-  private readonly q: Queryable;
 
   private constructor(
-    readonly pg: PGlite,
+    readonly embedded: EmbeddedEngine,
     dataDir: string | undefined,
   ) {
     this.location = dataDir ?? 'memory://';
-    this.q = wrap(pg);
   }
 
   static async open(dataDir?: string): Promise<PgliteDb> {
-    // Loaded on demand: commands that talk to a server never pay for the WASM build.
-    const [{ PGlite }, { vector }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-pgvector')]);
-    const pg = await PGlite.create(dataDir, { extensions: { vector } });
-    return new PgliteDb(pg, dataDir);
+    return new PgliteDb(await EmbeddedEngine.start(dataDir), dataDir);
   }
 
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]) {
-    return this.q.query<R>(sql, params);
+  /** Statements sent by a caller that already holds the backend. */
+  private readonly direct: Queryable = {
+    query: <R>(sql: string, params?: unknown[]) => this.embedded.call<QueryResult<R>>({ op: 'query', sql, params }),
+    exec: async (sql: string) => last(await this.embedded.call<WireResult[]>({ op: 'exec', sql })),
+  };
+
+  private execAll(sql: string): Promise<QueryResult[]> {
+    return this.embedded.call<WireResult[]>({ op: 'exec', sql });
   }
 
-  exec(sql: string) {
-    return this.q.exec(sql);
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+    return this.embedded.arbiter.exclusive('query', () => this.direct.query<R>(sql, params));
+  }
+
+  exec(sql: string): Promise<QueryResult> {
+    return this.embedded.arbiter.exclusive('exec', () => this.direct.exec(sql));
   }
 
   transaction<T>(fn: (tx: Queryable, first: QueryResult | undefined) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
-    return this.pg.transaction(async (tx) => {
-      const q = wrap(tx);
-      return fn(q, opts.first ? await q.exec(opts.first) : undefined);
+    return this.embedded.arbiter.exclusive('transaction', async () => {
+      const begun = await this.execAll(opts.first ? `BEGIN; ${opts.first}` : 'BEGIN');
+      let result: T;
+      try {
+        result = await fn(this.direct, opts.first ? last(begun) : undefined);
+      } catch (err) {
+        await this.direct.exec('ROLLBACK').catch(() => {});
+        throw err;
+      }
+      await this.direct.exec('COMMIT');
+      return result;
     });
   }
 
   readOnce(first: Statement, then: Statement): Promise<{ first: QueryResult; result: QueryResult }> {
-    return readOnceOn(this.q, this.pg, async (m) => (await this.pg.exec(m)).map((r) => toResult(r as Results<Record<string, unknown>>)), first, then);
+    return this.embedded.arbiter.exclusive('read', () =>
+      readOnceOn(this.direct, this.embedded.backend, (m) => this.execAll(m), first, then),
+    );
   }
 
-  /** PGlite has exactly one session; holding it for `fn` is the default. */
+  /** Holds the single backend for `fn`: nobody else's statement runs meanwhile. */
   withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T> {
-    return fn(this.q);
+    return this.embedded.arbiter.exclusive('session', () => fn(this.direct));
   }
 
-  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
-    return this.pg.listen(channel, onNotify);
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    return this.embedded.listen(channel, onNotify);
   }
 
   /** A gzipped tarball of the whole data directory, consistent (no transaction is open while it is taken). */
-  async dumpDataDir(): Promise<Uint8Array> {
-    const blob = await this.pg.dumpDataDir('gzip');
-    return new Uint8Array(await blob.arrayBuffer());
+  dumpDataDir(): Promise<Uint8Array> {
+    return this.embedded.arbiter.exclusive('backup', () => this.embedded.call<Uint8Array>({ op: 'dump' }));
   }
 
   async close(): Promise<void> {
-    if (!this.pg.closed) await this.pg.close();
+    await this.embedded.close();
   }
 }

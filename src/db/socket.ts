@@ -1,5 +1,8 @@
+import type { Logger } from 'pino';
 import { RobbieverseError } from '../errors.js';
+import { startEmbeddedSocket } from './embedded/socket-server.js';
 import type { PgliteDb } from './pglite.js';
+import { DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS, DEFAULT_STATEMENT_TIMEOUT_MS } from '../config.js';
 
 export interface ServedSocket {
   host: string;
@@ -7,35 +10,35 @@ export interface ServedSocket {
   stop(): Promise<void>;
 }
 
+export interface SocketOptions {
+  /** The password clients must give (SCRAM-SHA-256) as user `postgres`. */
+  password: string;
+  maxConnections?: number;
+  statementTimeoutMs?: number;
+  idleInTransactionTimeoutMs?: number;
+  /** Called after every exchange of a socket client. */
+  onActivity?: () => void;
+  logger?: Logger;
+}
+
+
 /**
  * Serves an embedded database on a local Postgres-protocol socket, so other processes (the CLI,
- * psql, programs using `pg`) can use it while this process holds the files.
+ * psql, programs using `pg`) can use it while this process holds the files. Each connection is a
+ * session of its own and must sign in with the home's password.
  */
-export async function serveSocket(
-  db: PgliteDb,
-  host: string,
-  port: number,
-  maxConnections = 16,
-  opts: { onActivity?: () => void } = {},
-): Promise<ServedSocket> {
-  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  const server = new PGLiteSocketServer({ db: db.pg, host, port, maxConnections });
-  if (opts.onActivity) {
-    // NOTIFY sent by a socket client's transaction is not delivered to this process's own
-    // listeners (the socket passes the wire protocol straight through), so callers that wait
-    // for notifications are told instead that a socket client did something.
-    const seen = new WeakSet<object>();
-    const onActivity = opts.onActivity;
-    server.addEventListener('connection', () => {
-      for (const h of (server as unknown as { handlers: Set<EventTarget> }).handlers ?? []) {
-        if (seen.has(h)) continue;
-        seen.add(h);
-        h.addEventListener('data', () => onActivity());
-      }
-    });
-  }
+export async function serveSocket(db: PgliteDb, host: string, port: number, opts: SocketOptions): Promise<ServedSocket> {
   try {
-    await server.start();
+    return await startEmbeddedSocket(db.embedded, {
+      host,
+      port,
+      password: opts.password,
+      maxConnections: opts.maxConnections,
+      statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: opts.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      onActivity: opts.onActivity,
+      logger: opts.logger,
+    });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new RobbieverseError('E_CONNECT', `cannot serve the embedded database on ${host}:${port}: ${(err as Error).message}`, {
@@ -46,6 +49,4 @@ export async function serveSocket(
       cause: err,
     });
   }
-  const [, p] = server.getServerConn().split(/:(?=\d+$)/);
-  return { host, port: Number(p), stop: () => server.stop() };
 }

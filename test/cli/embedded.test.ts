@@ -54,9 +54,28 @@ describe.skipIf(onPostgres)('the embedded home: one owner, others through the so
     const w = await runCli(['db', 'query', 'CREATE TABLE made_through_socket (id int); INSERT INTO made_through_socket VALUES (7)', '--home', upHome]);
     expect(w.code, w.stderr).toBe(0);
 
-    const psql = spawnSync('psql', [`postgres://postgres@127.0.0.1:${sock![1]}/postgres`, '-At', '-c', 'SELECT id FROM made_through_socket'], { encoding: 'utf8' });
+    // psql signs in with the password file `up` names; the password is in no URL or command line.
+    const pgpass = path.join(upHome, 'pgpass');
+    expect(up.stderr()).toContain(`PGPASSFILE=${pgpass} psql "host=127.0.0.1 port=${sock![1]} user=postgres dbname=postgres"`);
+    const password = /^\*:\*:\*:postgres:(.+)$/m.exec(fs.readFileSync(pgpass, 'utf8'))![1]!;
+    expect(up.stderr()).not.toContain(password);
+    const conn = `host=127.0.0.1 port=${sock![1]} user=postgres dbname=postgres`;
+    const psql = spawnSync('psql', [conn, '-At', '-c', 'SELECT id FROM made_through_socket'], { encoding: 'utf8', env: { ...process.env, PGPASSFILE: pgpass } });
     expect(psql.status, psql.stderr).toBe(0);
     expect(psql.stdout.trim()).toBe('7');
+    // Wrong password, another user name, no password: refused as PostgreSQL refuses them.
+    for (const [user, pw] of [['postgres', 'wrong'], ['mallory', password], ['postgres', '']] as const) {
+      const bad = spawnSync('psql', [`host=127.0.0.1 port=${sock![1]} user=${user} dbname=postgres`, '-w', '-At', '-c', 'SELECT email, password_hash FROM users'], {
+        encoding: 'utf8',
+        env: { ...process.env, PGPASSWORD: pw, PGPASSFILE: '/dev/null' },
+      });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(pw ? new RegExp(`FATAL:  password authentication failed for user "${user}"`) : /no password supplied/);
+      expect(bad.stdout).toBe('');
+    }
+    // Owner-only: the home and its password file.
+    expect(fs.statSync(upHome).mode & 0o077).toBe(0);
+    expect(fs.statSync(pgpass).mode & 0o777).toBe(0o600);
 
     // A reset must not go through someone else's socket.
     const reset = await runCli(['db', 'reset', '--yes', '--home', upHome]);

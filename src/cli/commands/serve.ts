@@ -78,7 +78,11 @@ The schema must be current: run robbieverse db migrate first (serve never migrat
 async function shareEmbedded(opened: OpenedDb, cfg: Config, err: (s: string) => void): Promise<ServedSocket | undefined> {
   if (opened.via !== 'embedded' || !(opened.db instanceof PgliteDb)) return undefined;
   try {
-    const socket = await serveSocket(opened.db, cfg.socketHost, cfg.socketPort);
+    const socket = await serveSocket(opened.db, cfg.socketHost, cfg.socketPort, {
+      password: opened.socketPassword!,
+      statementTimeoutMs: cfg.statementTimeoutMs,
+      idleInTransactionTimeoutMs: cfg.idleInTransactionTimeoutMs,
+    });
     opened.lock?.setSocket({ host: socket.host, port: socket.port });
     err(`socket: ${socket.host}:${socket.port} (other robbieverse commands reach the database through it)\n`);
     return socket;

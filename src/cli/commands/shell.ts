@@ -13,9 +13,10 @@ function hasPsql(): boolean {
   return spawnSync('psql', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-function runPsql(url: string): Promise<number> {
+/** psql on `url`; a password goes through the environment, never the command line. */
+function runPsql(url: string, password?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn('psql', [url], { stdio: 'inherit' });
+    const child = spawn('psql', [url], { stdio: 'inherit', env: password ? { ...process.env, PGPASSWORD: password } : process.env });
     child.on('error', reject);
     child.on('exit', (code) => resolve(code ?? 1));
   });
@@ -61,11 +62,16 @@ export function shellCommand(): Command {
       return withCommandDatabase(o, { command: 'robbieverse db shell' }, async (opened, cfg) => {
         process.stderr.write(`connected to the ${describeTarget(opened)}\n`);
         const psql = hasPsql();
-        if (opened.db instanceof PostgresDb && psql) return runPsql(opened.db.url);
+        if (opened.db instanceof PostgresDb && psql) {
+          const u = new URL(opened.db.url);
+          const password = decodeURIComponent(u.password);
+          u.password = '';
+          return runPsql(u.toString(), password || undefined);
+        }
         if (opened.db instanceof PgliteDb && psql) {
-          const sock = await serveSocket(opened.db, cfg.socketHost, 0, 1);
+          const sock = await serveSocket(opened.db, cfg.socketHost, 0, { password: opened.socketPassword!, maxConnections: 1, statementTimeoutMs: 0, idleInTransactionTimeoutMs: 0 });
           try {
-            return await runPsql(socketUrl(sock));
+            return await runPsql(socketUrl(sock), opened.socketPassword);
           } finally {
             await sock.stop();
           }

@@ -1,11 +1,13 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { socketPasswordFile } from '../../db/socket-password.js';
 import { Command, Option } from 'commander';
 import { PgliteDb } from '../../db/pglite.js';
-import { socketUrl } from '../../db/open.js';
 import { serveSocket, type ServedSocket } from '../../db/socket.js';
 import { migrateOrUpgrade } from '../../migrate/legacy/migrate-or-upgrade.js';
 import { legacyUpgradeOptions, upgradeFlags, type LegacyUpgradeFlags } from './migrate.js';
-import { openDatabase } from '../../db/open.js';
+import { openDatabase, type OpenedDb } from '../../db/open.js';
 import { RobbieverseError } from '../../errors.js';
 import { action, configFrom, dbOptions, describeTarget, makeLogger, migrationsFrom, type DbCommandOptions } from '../context.js';
 import { color, ms } from '../output.js';
@@ -51,7 +53,7 @@ Examples:
 
 Meanwhile, in another terminal:
   $ robbieverse db query "SELECT * FROM robbieverse_meta.schema_migrations"
-  $ psql postgres://postgres@127.0.0.1:54329/postgres
+  $ PGPASSFILE=.robbieverse/pgpass psql "host=127.0.0.1 port=54329 user=postgres dbname=postgres"
   $ curl -s http://127.0.0.1:8787/api/me -H "Authorization: Bearer $TOKEN"   # after signing in`,
     );
   dbOptions(cmd, { migrations: true });
@@ -86,7 +88,13 @@ Meanwhile, in another terminal:
         }
         const result = outcome.kind === 'upgraded' ? outcome.then : outcome.result;
         if (opened.db instanceof PgliteDb && o.socket) {
-          socket = await serveSocket(opened.db, cfg.socketHost, cfg.socketPort, undefined, { onActivity: () => socketActivity?.() });
+          socket = await serveSocket(opened.db, cfg.socketHost, cfg.socketPort, {
+            password: opened.socketPassword!,
+            statementTimeoutMs: cfg.statementTimeoutMs,
+            idleInTransactionTimeoutMs: cfg.idleInTransactionTimeoutMs,
+            onActivity: () => socketActivity?.(),
+            logger,
+          });
           opened.lock?.setSocket({ host: socket.host, port: socket.port });
         }
         // A custom --migrations directory is not the Robbieverse schema: no accounts, no API.
@@ -119,7 +127,8 @@ Meanwhile, in another terminal:
         ];
         if (opened.dataDir) lines.push(`  data:    ${opened.dataDir}`);
         if (socket) {
-          lines.push(`  socket:  ${socket.host}:${socket.port}  (psql ${socketUrl(socket).replace('?sslmode=disable', '')})`);
+          lines.push(`  socket:  ${socket.host}:${socket.port}  user postgres, password in ${passwordNote(opened)}`);
+          lines.push(`  psql:    ${psqlLine(opened, socket)}`);
           lines.push(`  try:     robbieverse db query "SELECT * FROM robbieverse_meta.schema_migrations"${o.home ? ` --home ${o.home}` : ''}`);
         }
         if (api) lines.push(`  ${apiReadyLine(api)}`);
@@ -156,6 +165,28 @@ Meanwhile, in another terminal:
       return 0;
     }),
   );
+}
+
+/** Where the socket's password is: the home's password file, or a temporary one for memory://. */
+function passwordNote(opened: OpenedDb): string {
+  return opened.dataDir ? socketPasswordFile(path.dirname(opened.dataDir)) : memoryPasswordFile(opened);
+}
+
+/** A psql command that reads the password from the file, so it never shows in a URL or in `ps`. */
+function psqlLine(opened: OpenedDb, socket: ServedSocket): string {
+  return `PGPASSFILE=${shellQuote(passwordNote(opened))} psql "host=${socket.host} port=${socket.port} user=postgres dbname=postgres"`;
+}
+
+const shellQuote = (s: string) => (/^[\w./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** memory:// has no home: its password goes to an owner-only file of its own, removed at exit. */
+function memoryPasswordFile(opened: OpenedDb): string {
+  const file = path.join(os.tmpdir(), `robbieverse-memory-${process.pid}.pgpass`);
+  if (!fs.existsSync(file)) {
+    fs.writeFileSync(file, `*:*:*:postgres:${opened.socketPassword}\n`, { mode: 0o600 });
+    process.once('exit', () => fs.rmSync(file, { force: true }));
+  }
+  return file;
 }
 
 /**
