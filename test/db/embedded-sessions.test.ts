@@ -196,6 +196,21 @@ describe.skipIf(onPostgres)('embedded database: every client is a session of its
     expect((await a.query(`SELECT current_setting('app.org_id', true) AS o`)).rows[0].o).toBe('00000000-0000-0000-0000-000000000001');
   });
 
+  it('named prepared statements are per session', async () => {
+    const a = await client();
+    const b = await client();
+    for (let i = 0; i < 3; i++) {
+      const [ra, rb] = await Promise.all([
+        a.query({ name: 'same_name', text: 'SELECT $1::int + 1 AS n', values: [i] }),
+        b.query({ name: 'same_name', text: "SELECT $1::text || '!' AS n", values: [String(i)] }),
+      ]);
+      expect(ra.rows[0].n).toBe(i + 1);
+      expect(rb.rows[0].n).toBe(`${i}!`);
+    }
+    await a.end();
+    await waitFor(async () => !(await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE '%same_name'`)).rows.length || (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE '%same_name'`)).rows[0]!.n === 1, 'a\'s statement to be closed');
+  });
+
   it('LISTEN through the socket receives NOTIFY from in-process code and from other clients', async () => {
     const l = await client();
     const got: string[] = [];

@@ -13,7 +13,7 @@ import type { SessionToken } from './arbiter.js';
 import { ScramExchange, scramVerifier, type ScramVerifier } from './scram.js';
 import {
   CANCEL_REQUEST, GSSENC_REQUEST, PROTOCOL_3, SSL_REQUEST, backendMessage, cstring, errorResponse, int32,
-  notificationResponse, parseStartupParams, queryTexts, readyForQuery, splitFrontendMessages,
+  closeStatements, notificationResponse, parseStartupParams, queryTexts, readyForQuery, scopeNames, splitFrontendMessages,
 } from './wire.js';
 
 export interface EmbeddedSocketOptions {
@@ -72,6 +72,8 @@ class SocketSession implements SessionToken {
   private idleTimer: NodeJS.Timeout | undefined;
   readonly channels = new Set<string>();
   private queuedNotifications: Buffer[] = [];
+  /** This session's prepared statements on the shared backend (scoped names). */
+  private readonly statements = new Set<string>();
 
   constructor(
     private readonly socket: net.Socket,
@@ -234,7 +236,7 @@ class SocketSession implements SessionToken {
       reply = await engine.call<ProtocolReply>(
         {
           op: 'protocol',
-          bytes: new Uint8Array(Buffer.concat(messages)),
+          bytes: new Uint8Array(Buffer.concat(scopeNames(messages, `s${this.pid}_`, this.statements))),
           before: !wasHolding && this.state ? restoreSql(this.state) : undefined,
           snapshot: true,
           relisten: unlisten ? [...new Set([...engine.listenedChannels, ...this.server.socketChannels()])] : undefined,
@@ -292,7 +294,10 @@ class SocketSession implements SessionToken {
     this.queuedNotifications = [];
   }
 
-  /** Ends the session; a transaction it left open is rolled back before anyone else goes on. */
+  /**
+   * Ends the session: a transaction it left open is rolled back, and its prepared statements are
+   * closed, before anyone else goes on.
+   */
   close(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
@@ -302,15 +307,19 @@ class SocketSession implements SessionToken {
     // Still waiting for its turn: leave the queue now.
     if (!this.holding && !this.busy) this.server.engine.arbiter.release(this);
     this.chain = this.chain.then(async () => {
-      if (!this.holding) return void this.server.engine.arbiter.release(this);
+      if (!this.holding && this.statements.size === 0) return void this.server.engine.arbiter.release(this);
+      const engine = this.server.engine;
       try {
+        if (!this.holding) await engine.arbiter.acquire(this);
+        this.holding = true;
         // Sync ends an unfinished extended-protocol exchange; then the transaction is rolled back.
-        await this.server.engine.call({ op: 'protocol', bytes: new Uint8Array(Buffer.concat([backendMessage('S'), backendMessage('Q', cstring('ROLLBACK; RESET ALL; RESET ROLE'))])) });
+        const cleanup = [backendMessage('S'), backendMessage('Q', cstring('ROLLBACK; RESET ALL; RESET ROLE')), closeStatements(this.statements)];
+        await engine.call({ op: 'protocol', bytes: new Uint8Array(Buffer.concat(cleanup)) });
       } catch {
         /* the backend restarted: nothing is open any more */
       } finally {
         this.holding = false;
-        this.server.engine.arbiter.release(this);
+        engine.arbiter.release(this);
       }
     });
   }

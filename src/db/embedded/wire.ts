@@ -116,3 +116,45 @@ export function queryTexts(messages: Buffer[]): string[] {
   }
   return out;
 }
+
+/**
+ * Gives a session's named prepared statements and portals names of their own on the shared
+ * backend (Parse, Bind, Describe, Close, Execute), so two clients using the same name do not
+ * collide. Statement names made by Parse are added to `made` (to close them when the session ends).
+ */
+export function scopeNames(messages: Buffer[], prefix: string, made: Set<string>): Buffer[] {
+  const scoped = (name: string) => (name ? prefix + name : name);
+  return messages.map((m) => {
+    const type = String.fromCharCode(m[0]!);
+    if (type === 'P') {
+      const [name, next] = readCString(m, 5);
+      if (!name) return m;
+      made.add(scoped(name));
+      return backendMessage('P', Buffer.concat([cstring(scoped(name)), m.subarray(next)]));
+    }
+    if (type === 'B') {
+      const [portal, n1] = readCString(m, 5);
+      const [statement, n2] = readCString(m, n1);
+      if (!portal && !statement) return m;
+      return backendMessage('B', Buffer.concat([cstring(scoped(portal)), cstring(scoped(statement)), m.subarray(n2)]));
+    }
+    if (type === 'D' || type === 'C') {
+      const [name, next] = readCString(m, 6);
+      if (!name) return m;
+      if (type === 'C' && m[5] === 0x53 /* S */) made.delete(scoped(name));
+      return backendMessage(type, Buffer.concat([m.subarray(5, 6), cstring(scoped(name)), m.subarray(next)]));
+    }
+    if (type === 'E') {
+      const [portal, next] = readCString(m, 5);
+      if (!portal) return m;
+      return backendMessage('E', Buffer.concat([cstring(scoped(portal)), m.subarray(next)]));
+    }
+    return m;
+  });
+}
+
+/** Close (statement) messages for `names`, ended by Sync. */
+export function closeStatements(names: Iterable<string>): Buffer {
+  const parts = [...names].map((n) => backendMessage('C', Buffer.concat([Buffer.from('S'), cstring(n)])));
+  return Buffer.concat([...parts, backendMessage('S')]);
+}
