@@ -127,7 +127,7 @@ Meanwhile, in another terminal:
         ];
         if (opened.dataDir) lines.push(`  data:    ${opened.dataDir}`);
         if (socket) {
-          lines.push(`  socket:  ${socket.host}:${socket.port}  user postgres, password in ${passwordNote(opened)}`);
+          lines.push(`  socket:  ${socket.host}:${socket.port}  (user postgres; sign-in file ${passwordNote(opened)})`);
           lines.push(`  psql:    ${psqlLine(opened, socket)}`);
           lines.push(`  try:     robbieverse db query "SELECT * FROM robbieverse_meta.schema_migrations"${o.home ? ` --home ${o.home}` : ''}`);
         }
