@@ -128,6 +128,37 @@ async function dbOnly(db: Db, f: Fixture, cols: string): Promise<Record<string, 
 }
 
 /**
+ * What the embedded engine's sessions cost by themselves: the same single-row query and the same
+ * short transaction (BEGIN, query, COMMIT), 10 concurrent loops, on the bare PGlite in this thread
+ * (how every caller shared it before sessions: no isolation) and through PgliteDb (its own thread,
+ * the session arbiter). Same data directory, one after the other.
+ */
+async function sessionCost(dir: string, f: Fixture, cols: string): Promise<{ what: string; bare: number; sessions: number }[]> {
+  const GET = `SELECT row_to_json(x)::text AS r FROM (SELECT ${cols} FROM contacts t WHERE t.id = $1) x`;
+  const id = (i: number) => f.idsA[i % f.idsA.length]!;
+  const ms = 3000;
+  const [{ PGlite }, { vector }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-pgvector')]);
+  const bare = await PGlite.create(dir, { extensions: { vector } });
+  const bareQuery = async (i: number) => void (await bare.query(GET, [id(i)]));
+  const bareTx = (i: number) => bare.transaction(async (tx) => void (await tx.query(GET, [id(i)])));
+  await loopRate(500, CONNECTIONS, bareQuery);
+  const b1 = await loopRate(ms, CONNECTIONS, bareQuery);
+  const b2 = await loopRate(ms, CONNECTIONS, bareTx);
+  await bare.close();
+  const lite = await PgliteDb.open(dir);
+  const q = async (i: number) => void (await lite.query(GET, [id(i)]));
+  const tx = (i: number) => lite.transaction(async (t) => void (await t.query(GET, [id(i)])));
+  await loopRate(500, CONNECTIONS, q);
+  const s1 = await loopRate(ms, CONNECTIONS, q);
+  const s2 = await loopRate(ms, CONNECTIONS, tx);
+  await lite.close();
+  return [
+    { what: 'single-row query', bare: b1, sessions: s1 },
+    { what: 'transaction: BEGIN, query, COMMIT', bare: b2, sessions: s2 },
+  ];
+}
+
+/**
  * Where the time of one authenticated read goes, serially on one connection: the API's
  * transaction (withPrincipal through a Db whose transaction times each statement) vs the bare query.
  */
@@ -388,6 +419,7 @@ const dbHeader = [
 const results: EngineResult[] = [];
 const dbRows: string[] = [];
 const stageRows: string[] = [];
+const sessionRows: string[] = [];
 const skipPglite = argv.includes('--no-pglite');
 // Other work on the machine shows up as noise in every figure; the ratios are what to read.
 const loadBefore = os.loadavg()[0]!.toFixed(1);
@@ -434,12 +466,17 @@ if (!skipPglite) {
     const lite = await PgliteDb.open(dir);
     const version = (await lite.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
     const f = await load(lite);
-    const d = await dbOnly(lite, f, await selectList(lite));
+    const liteCols = await selectList(lite);
+    const d = await dbOnly(lite, f, liteCols);
     const label = `PGlite (PostgreSQL ${version.split(' ')[0]})`;
     dbRows.push(`| ${label} | single row by id | ${d.get!.bare.toFixed(0)} | ${d.get!.api.toFixed(0)} | ${(d.get!.api / d.get!.bare).toFixed(2)}× |`);
     dbRows.push(`| ${label} | 50-row page | ${d.list!.bare.toFixed(0)} | ${d.list!.api.toFixed(0)} | ${(d.list!.api / d.list!.bare).toFixed(2)}× |`);
     await lite.close();
     console.log(dbRows.slice(-2).join('\n'));
+    for (const c of await sessionCost(dir, f, liteCols)) {
+      sessionRows.push(`| ${c.what} | ${c.bare.toFixed(0)} | ${c.sessions.toFixed(0)} | ${(c.sessions / c.bare).toFixed(2)}× |`);
+    }
+    console.log(sessionRows.join('\n'));
     // The baseline for PGlite: the same node:http server on its own PGlite of the same directory.
     const res = await runEngine(label, dir, f, Math.max(1, ROUNDS - 1), false);
     results.push(res);
@@ -475,6 +512,18 @@ const out = [
   '',
   ...stageRows,
   '',
+  ...(sessionRows.length
+    ? [
+        `#### The embedded engine's sessions by themselves (PGlite, ${CONNECTIONS} concurrent loops for 3 s, in the benchmark process)`,
+        '',
+        'Bare: PGlite in the calling thread, shared by every caller without isolation (as before sessions). Sessions: `PgliteDb` — PGlite in its own thread, every call a session of the arbiter, a transaction held whole.',
+        '',
+        '| operation | bare PGlite (ops/s) | with sessions (ops/s) | ratio |',
+        '|---|---|---|---|',
+        ...sessionRows,
+        '',
+      ]
+    : []),
   `Context only: PostgREST publishes ${POSTGREST_RPS.toLocaleString('en')} req/s for single-row reads, on its own hardware and setup — not comparable with the figures above, which come from a ${os.cpus().length}-core machine that also runs the load generator and the database.`,
 ];
 writeSection('api', out.join('\n'));
