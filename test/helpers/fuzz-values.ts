@@ -66,6 +66,8 @@ export const RAW_PATH_SEGMENTS = ['%00', '%', '%zz', '%2e%2e', '..', '.', 'a%2Fb
 
 export const hostileString = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_STRINGS) },
+  // NUL inside otherwise ordinary text: PostgreSQL text and jsonb cannot hold it
+  { weight: 1, arbitrary: fc.tuple(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 })).map(([a, b]) => `${a}\u0000${b}`) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
   { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
