@@ -38,8 +38,8 @@ Settings (strongest first): flags > environment > robbieverse.config.json > defa
   ROBBIEVERSE_LOG_LEVEL, ROBBIEVERSE_API_HOST, ROBBIEVERSE_API_PORT, ROBBIEVERSE_CORS_ORIGINS,
   ROBBIEVERSE_SITE_PORT, NO_COLOR
 
-Exit codes: 0 ok · 1 failed · 2 bad usage or configuration · 3 drift, or a failed check
-            4 database held by another process · 5 cannot connect`,
+Exit codes: 0 ok · 1 failed · 2 bad usage or configuration (checked before anything opens)
+            3 drift, or a failed check · 4 database held by another process · 5 cannot connect`,
   );
 
 const db = new Command('db').summary('migrate, inspect and query the database').description('Database commands: migrate, status, verify, sql, query, shell, reset, backup, restore.');

@@ -45,6 +45,7 @@ Examples:
   $ robbieverse serve                                   # http://127.0.0.1:8787/api
   $ DATABASE_URL=postgres://app@db/robbie robbieverse serve --host 0.0.0.0 --port 8080
   $ ROBBIEVERSE_LOG_LEVEL=info robbieverse serve        # one log line per request on stderr
+  $ robbieverse serve --port 0                          # any free port; keys create / users create print the one in use
   $ curl -s -X POST http://127.0.0.1:8787/api/auth/login -H 'content-type: application/json' \\
       -d '{"email":"admin@localhost","password":"…"}'
 
