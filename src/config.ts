@@ -6,6 +6,8 @@ import { RobbieverseError } from './errors.js';
 /** Where settings come from, strongest first: flags > environment > config file > defaults. */
 export const DEFAULT_SOCKET_PORT = 54329;
 export const DEFAULT_API_PORT = 8787;
+export const DEFAULT_SITE_PORT = 8801;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const CONFIG_FILE = 'robbieverse.config.json';
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
 export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
@@ -20,9 +22,10 @@ async function fileSchema() {
       socketHost: z.string().min(1).optional(),
       socketPort: z.number().int().min(0).max(65535).optional(),
       lockTimeoutMs: z.number().int().positive().optional(),
-      logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+      logLevel: z.enum(LOG_LEVELS).optional(),
       apiHost: z.string().min(1).optional(),
       apiPort: z.number().int().min(0).max(65535).optional(),
+      sitePort: z.number().int().min(0).max(65535).optional(),
       corsOrigins: z.array(z.string().min(1)).optional(),
       statementTimeoutMs: z.number().int().min(0).optional(),
       idleInTransactionTimeoutMs: z.number().int().min(0).optional(),
@@ -49,6 +52,8 @@ export interface Config {
   statementTimeoutMs: number;
   /** Embedded socket: a client idle inside a transaction longer is disconnected (25P03); 0 = never. */
   idleInTransactionTimeoutMs: number;
+  /** First port of the node sites (`up`), one per (node, app); 0 = any free ports. */
+  sitePort: number;
 }
 
 export interface ConfigFlags {
@@ -97,20 +102,67 @@ function checkPort(port: number, from: string): number {
   return port;
 }
 
-function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+function envInt(env: NodeJS.ProcessEnv, name: string, what: { min: number; max: number; hint: string }): number | undefined {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new RobbieverseError('E_CONFIG', `${name}=${v} is not a non-negative integer`);
+  const n = /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < what.min || n > what.max) {
+    throw new RobbieverseError('E_CONFIG', `${name}=${v} is not a whole number from ${what.min} to ${what.max}`, { hint: `${what.hint}, or unset ${name}` });
   }
   return n;
 }
 
+const envPort = (env: NodeJS.ProcessEnv, name: string) => envInt(env, name, { min: 0, max: 65535, hint: 'set a port from 0 to 65535 (0 = any free port)' });
+
+/** A host name, an IPv4 address or an IPv6 address (bracketed or not). */
+export function isHost(s: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(s) || /^\[?[0-9A-Fa-f:.]+\]?$/.test(s);
+}
+
+function envHost(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  if (!isHost(v)) throw new RobbieverseError('E_CONFIG', `${name}=${v} is not a host name or address`, { hint: `for example 127.0.0.1, 0.0.0.0 (every interface) or ::1, or unset ${name}` });
+  return v;
+}
+
+function envLogLevel(env: NodeJS.ProcessEnv): Config['logLevel'] | undefined {
+  const v = env.ROBBIEVERSE_LOG_LEVEL;
+  if (v === undefined || v === '') return undefined;
+  if (!(LOG_LEVELS as readonly string[]).includes(v)) {
+    throw new RobbieverseError('E_CONFIG', `ROBBIEVERSE_LOG_LEVEL=${v} is not a log level`, { hint: `use one of ${LOG_LEVELS.join(', ')}` });
+  }
+  return v as Config['logLevel'];
+}
+
+/** Browser origins are scheme://host[:port] with nothing after it (what browsers send). */
+function checkOrigins(origins: string[], from: string): string[] {
+  for (const o of origins) {
+    let ok = false;
+    try {
+      const u = new URL(o);
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o.replace(/\/$/, '');
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new RobbieverseError('E_CONFIG', `${from}: "${o}" is not a browser origin`, { hint: 'write origins as scheme://host[:port], comma-separated, e.g. https://app.example.com,http://localhost:5173' });
+  }
+  return origins.map((o) => o.replace(/\/$/, ''));
+}
+
 export function validateUrl(url: string): string {
-  if (url === 'memory://' || /^postgres(ql)?:\/\//.test(url)) return url;
+  let ok = url === 'memory://';
+  if (!ok && /^postgres(ql)?:\/\//.test(url)) {
+    try {
+      new URL(url); // refuses a port above 65535, a space in the host and the like
+      ok = true;
+    } catch {
+      ok = false;
+    }
+  }
+  if (ok) return url;
   throw new RobbieverseError('E_CONFIG', `unsupported database URL "${url}"`, {
-    hint: 'use postgres://user:password@host:5432/dbname for a server, memory:// for a throwaway embedded database, or no URL for the embedded database in ./.robbieverse',
+    hint: 'use postgres://user:password@host:5432/dbname for a server (percent-encode special characters of the password), memory:// for a throwaway embedded database, or no URL for the embedded database in ./.robbieverse',
   });
 }
 
@@ -122,18 +174,23 @@ export async function resolveConfig(
   const file = await readConfigFile(cwd);
   const url = flags.url ?? (env.DATABASE_URL || undefined) ?? file.url;
   const home = flags.home ?? (env.ROBBIEVERSE_HOME || undefined) ?? file.home ?? '.robbieverse';
+  const envOrigins = envList(env, 'ROBBIEVERSE_CORS_ORIGINS');
   return {
     url: url === undefined ? undefined : validateUrl(url),
     home: path.resolve(cwd, home),
-    socketHost: env.ROBBIEVERSE_SOCKET_HOST || file.socketHost || '127.0.0.1',
-    socketPort: flags.socketPort ?? envInt(env, 'ROBBIEVERSE_SOCKET_PORT') ?? file.socketPort ?? DEFAULT_SOCKET_PORT,
-    lockTimeoutMs: flags.lockTimeoutMs ?? envInt(env, 'ROBBIEVERSE_LOCK_TIMEOUT_MS') ?? file.lockTimeoutMs ?? 60_000,
-    logLevel: (env.ROBBIEVERSE_LOG_LEVEL as Config['logLevel']) || file.logLevel || 'warn',
-    apiHost: flags.apiHost ?? (env.ROBBIEVERSE_API_HOST || undefined) ?? file.apiHost ?? '127.0.0.1',
-    apiPort: checkPort(flags.apiPort ?? envInt(env, 'ROBBIEVERSE_API_PORT') ?? file.apiPort ?? DEFAULT_API_PORT, 'API port'),
-    corsOrigins: envList(env, 'ROBBIEVERSE_CORS_ORIGINS') ?? file.corsOrigins ?? [],
-    statementTimeoutMs: flags.statementTimeoutMs ?? envInt(env, 'ROBBIEVERSE_STATEMENT_TIMEOUT_MS') ?? file.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+    socketHost: envHost(env, 'ROBBIEVERSE_SOCKET_HOST') ?? file.socketHost ?? '127.0.0.1',
+    socketPort: checkPort(flags.socketPort ?? envPort(env, 'ROBBIEVERSE_SOCKET_PORT') ?? file.socketPort ?? DEFAULT_SOCKET_PORT, 'socket port'),
+    lockTimeoutMs: flags.lockTimeoutMs ?? envInt(env, 'ROBBIEVERSE_LOCK_TIMEOUT_MS', { min: 1, max: 86_400_000, hint: 'set milliseconds, e.g. 60000' }) ?? file.lockTimeoutMs ?? 60_000,
+    logLevel: envLogLevel(env) ?? file.logLevel ?? 'warn',
+    apiHost: flags.apiHost ?? envHost(env, 'ROBBIEVERSE_API_HOST') ?? file.apiHost ?? '127.0.0.1',
+    apiPort: checkPort(flags.apiPort ?? envPort(env, 'ROBBIEVERSE_API_PORT') ?? file.apiPort ?? DEFAULT_API_PORT, 'API port'),
+    corsOrigins: envOrigins ? checkOrigins(envOrigins, 'ROBBIEVERSE_CORS_ORIGINS') : checkOrigins(file.corsOrigins ?? [], CONFIG_FILE),
+    sitePort: envPort(env, 'ROBBIEVERSE_SITE_PORT') ?? file.sitePort ?? DEFAULT_SITE_PORT,
+    statementTimeoutMs: flags.statementTimeoutMs ?? envInt(env, 'ROBBIEVERSE_STATEMENT_TIMEOUT_MS', { min: 0, max: 86_400_000, hint: 'set milliseconds, e.g. 30000 (0 = no limit)' }) ?? file.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
     idleInTransactionTimeoutMs:
-      flags.idleInTransactionTimeoutMs ?? envInt(env, 'ROBBIEVERSE_IDLE_IN_TRANSACTION_TIMEOUT_MS') ?? file.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      flags.idleInTransactionTimeoutMs ??
+      envInt(env, 'ROBBIEVERSE_IDLE_IN_TRANSACTION_TIMEOUT_MS', { min: 0, max: 86_400_000, hint: 'set milliseconds, e.g. 10000 (0 = no limit)' }) ??
+      file.idleInTransactionTimeoutMs ??
+      DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
   };
 }

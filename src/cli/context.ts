@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import { resolveConfig, type Config } from '../config.js';
 import { openDatabase, type OpenedDb, type OpenOptions } from '../db/open.js';
-import { exitCodeFor } from '../errors.js';
+import { exitCodeFor, RobbieverseError } from '../errors.js';
 import { embeddedMigrations } from '../migrate/embedded.js';
 import { loadMigrationsFromDir, type MigrationFile } from '../migrate/files.js';
 import { errorJson, formatError, printJson } from './output.js';
@@ -38,7 +38,7 @@ export function configFrom(o: DbCommandOptions, extra: { socketPort?: number; ap
 
 export function parseDuration(s: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
-  if (!m) throw new Error(`"${s}" is not a duration (examples: 500ms, 30s, 2m)`);
+  if (!m) throw new RobbieverseError('E_USAGE', `"${s}" is not a duration`, { hint: 'examples: 500ms, 30s, 2m' });
   const n = Number(m[1]);
   return Math.round(m[2] === 'm' ? n * 60_000 : m[2] === 'ms' ? n : n * 1000);
 }

@@ -15,6 +15,8 @@ import { serveCommand } from './commands/serve.js';
 import { orgsCommand } from './commands/orgs.js';
 import { usersCommand } from './commands/users.js';
 import { keysCommand } from './commands/keys.js';
+import { errorJson, formatError, printJson } from './output.js';
+import { checkOptionValues } from './usage.js';
 
 const program = new Command('robbieverse')
   .description('One PostgreSQL database for a business run with AI assistants: schema, migrations and tools.\nRuns on an embedded PostgreSQL (PGlite, nothing to install) or on a server via DATABASE_URL.')
@@ -33,10 +35,11 @@ Examples:
 
 Settings (strongest first): flags > environment > robbieverse.config.json > defaults
   DATABASE_URL, ROBBIEVERSE_HOME, ROBBIEVERSE_SOCKET_PORT, ROBBIEVERSE_LOCK_TIMEOUT_MS,
-  ROBBIEVERSE_LOG_LEVEL, ROBBIEVERSE_API_HOST, ROBBIEVERSE_API_PORT, ROBBIEVERSE_CORS_ORIGINS, NO_COLOR
+  ROBBIEVERSE_LOG_LEVEL, ROBBIEVERSE_API_HOST, ROBBIEVERSE_API_PORT, ROBBIEVERSE_CORS_ORIGINS,
+  ROBBIEVERSE_SITE_PORT, NO_COLOR
 
-Exit codes: 0 ok · 1 failed · 2 bad usage or configuration · 3 drift, or a failed check
-            4 database held by another process · 5 cannot connect`,
+Exit codes: 0 ok · 1 failed · 2 bad usage or configuration (checked before anything opens)
+            3 drift, or a failed check · 4 database held by another process · 5 cannot connect`,
   );
 
 const db = new Command('db').summary('migrate, inspect and query the database').description('Database commands: migrate, status, verify, sql, query, shell, reset, backup, restore.');
@@ -59,4 +62,15 @@ const usageExit = (c: Command): void => {
   c.commands.forEach(usageExit);
 };
 usageExit(program);
+// Option values (ports, durations, counts, choices, URLs, e-mails) are checked before any action
+// runs, so a bad one exits with 2 before a database is opened or a port is listened on.
+program.hook('preAction', (_program, actionCommand) => {
+  try {
+    checkOptionValues(actionCommand);
+  } catch (err) {
+    if (actionCommand.opts().json) printJson(errorJson(err));
+    else process.stderr.write(formatError(err) + '\n');
+    process.exit(2);
+  }
+});
 await program.parseAsync(process.argv);

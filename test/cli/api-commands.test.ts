@@ -146,7 +146,7 @@ describe(`account commands and the API (${onPostgres ? 'postgres' : 'pglite'})`,
     expect(new Date(key.expires_at).getTime() - Date.now()).toBeGreaterThan(29 * 86_400_000);
     const text = await cli(['keys', 'create', '--user', ann.email, '--org', org.id, '--name', 'second', '--role', 'viewer']);
     expect(text.stdout).toMatch(/key: +rvk_\S+/);
-    expect(text.stdout).toMatch(/curl -s http:\/\/127\.0\.0\.1:8787\/api\/me -H 'Authorization: Bearer rvk_/);
+    expect(text.stdout).toMatch(/curl -s http:\/\/127\.0\.0\.1:(?!8787)\d+\/api\/me -H 'Authorization: Bearer rvk_/);
     const stored = await sql(`SELECT key_hash, key_prefix FROM api_keys WHERE id = '${key.id}'`);
     expect(stored[0]!.key_hash).not.toContain(key.key);
     expect(key.key.startsWith(stored[0]!.key_prefix)).toBe(true);

@@ -3,7 +3,8 @@ import { findOrganization } from '../../api/accounts.js';
 import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyInfo } from '../../api/auth/keys.js';
 import { findUserByEmail } from '../../admin/list.js';
 import { RobbieverseError } from '../../errors.js';
-import { apiOrigin, parseExpiry, shellQuote, withAccountsDatabase } from '../admin.js';
+import { parseExpiry, shellQuote, withAccountsDatabase } from '../admin.js';
+import { apiOriginInUse } from '../api-address.js';
 import { action, dbOptions, type DbCommandOptions } from '../context.js';
 import { color, printJson, renderTable } from '../output.js';
 
@@ -63,7 +64,7 @@ Examples:
             color.yellow('  shown once: store it now (only its hash is kept)'),
             `  id:       ${info.id}  (prefix ${info.key_prefix})`,
             `  expires:  ${info.expires_at ?? 'never'}`,
-            `  try:      curl -s ${apiOrigin(cfg)}/api/me -H ${shellQuote(`Authorization: Bearer ${key}`)}`,
+            `  try:      curl -s ${apiOriginInUse(cfg)}/api/me -H ${shellQuote(`Authorization: Bearer ${key}`)}`,
             color.dim(`  revoke:   robbieverse keys revoke ${info.key_prefix}`),
           ].join('\n') + '\n',
         );

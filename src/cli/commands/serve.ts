@@ -7,10 +7,15 @@ import type { Config } from '../../config.js';
 import { embeddedMigrations } from '../../migrate/embedded.js';
 import { requireCurrentSchema } from '../../migrate/require-current.js';
 import { action, configFrom, dbOptions, describeTarget, makeLogger, type DbCommandOptions } from '../context.js';
+import { portArg } from '../usage.js';
+import { publishApiAddress, reachableOrigin } from '../api-address.js';
 import { color } from '../output.js';
 
+/** The API's URLs as this machine reaches them (a wildcard listen address is shown as loopback). */
 export function apiReadyLine(api: Pick<ListeningApi, 'origin'>): string {
-  return `API: ${api.origin}/api  ·  reference: ${api.origin}/docs  ·  OpenAPI: /openapi.json`;
+  const origin = reachableOrigin(api.origin);
+  const everywhere = origin !== api.origin ? ' (listening on every interface)' : '';
+  return `API: ${origin}/api  ·  reference: ${origin}/docs  ·  OpenAPI: /openapi.json${everywhere}`;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -32,7 +37,7 @@ export function serveCommand(): Command {
         'and `keys …` keep working meanwhile.',
     )
     .addOption(new Option('--host <host>', 'address to listen on (default 127.0.0.1 or $ROBBIEVERSE_API_HOST; 0.0.0.0 for every interface)'))
-    .addOption(new Option('--port <n>', 'port to listen on (0 = any free port; default 8787 or $ROBBIEVERSE_API_PORT)').argParser((v) => Number(v)))
+    .addOption(new Option('--port <n>', 'port to listen on (0 = any free port; default 8787 or $ROBBIEVERSE_API_PORT)').argParser(portArg))
     .addHelpText(
       'after',
       `
@@ -40,6 +45,7 @@ Examples:
   $ robbieverse serve                                   # http://127.0.0.1:8787/api
   $ DATABASE_URL=postgres://app@db/robbie robbieverse serve --host 0.0.0.0 --port 8080
   $ ROBBIEVERSE_LOG_LEVEL=info robbieverse serve        # one log line per request on stderr
+  $ robbieverse serve --port 0                          # any free port; keys create / users create print the one in use
   $ curl -s -X POST http://127.0.0.1:8787/api/auth/login -H 'content-type: application/json' \\
       -d '{"email":"admin@localhost","password":"…"}'
 
@@ -55,15 +61,19 @@ The schema must be current: run robbieverse db migrate first (serve never migrat
       const opened = await openDatabase(cfg, { command: 'robbieverse serve', logger });
       let api: ListeningApi | undefined;
       let socket: ServedSocket | undefined;
+      let unpublish: (() => void) | undefined;
       try {
         err(`database: ${describeTarget(opened)}\n`);
         await requireCurrentSchema(opened.db, embeddedMigrations());
         socket = await shareEmbedded(opened, cfg, err);
         api = await listenApi({ db: opened.db, host: cfg.apiHost, port: cfg.apiPort, logger, corsOrigins: cfg.corsOrigins });
+        // users create, keys create … print this address in their curl lines
+        unpublish = publishApiAddress(cfg, api.origin);
         err(`${color.green('✓')} ${apiReadyLine(api)}\n${color.dim('  press Ctrl-C to stop')}\n`);
         const signal = await untilStopSignal();
         err(`\n${signal}: stopping…\n`);
       } finally {
+        unpublish?.();
         await api?.close().catch(() => {});
         await socket?.stop().catch(() => {});
         await opened.close();

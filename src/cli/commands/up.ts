@@ -10,6 +10,8 @@ import { legacyUpgradeOptions, upgradeFlags, type LegacyUpgradeFlags } from './m
 import { openDatabase, type OpenedDb } from '../../db/open.js';
 import { RobbieverseError } from '../../errors.js';
 import { action, configFrom, dbOptions, describeTarget, makeLogger, migrationsFrom, type DbCommandOptions } from '../context.js';
+import { portArg } from '../usage.js';
+import { configuredApiOrigin, publishApiAddress, reachableOrigin } from '../api-address.js';
 import { color, ms } from '../output.js';
 import { ensureFirstAdmin, type FirstAdmin } from '../../api/bootstrap.js';
 import { listenApi, type ListeningApi } from '../../api/listen.js';
@@ -31,13 +33,13 @@ export function upCommand(): Command {
         'and the HTTP API is served on http://127.0.0.1:8787/api. On a database where nobody can sign in yet, ' +
         'it creates a first admin (owner of the Default Organization) and prints its password once.',
     )
-    .addOption(new Option('--port <n>', 'socket port for the embedded database (0 = any free port; default 54329 or $ROBBIEVERSE_SOCKET_PORT)').argParser((v) => Number(v)))
+    .addOption(new Option('--port <n>', 'socket port for the embedded database (0 = any free port; default 54329 or $ROBBIEVERSE_SOCKET_PORT)').argParser(portArg))
     .addOption(new Option('--no-socket', 'do not serve the embedded database on a socket'))
     .addOption(new Option('--api-host <host>', 'address for the HTTP API (default 127.0.0.1 or $ROBBIEVERSE_API_HOST)'))
-    .addOption(new Option('--api-port <n>', 'port for the HTTP API (0 = any free port; default 8787 or $ROBBIEVERSE_API_PORT)').argParser((v) => Number(v)))
+    .addOption(new Option('--api-port <n>', 'port for the HTTP API (0 = any free port; default 8787 or $ROBBIEVERSE_API_PORT)').argParser(portArg))
     .addOption(new Option('--no-api', 'do not start the HTTP API'))
     .addOption(new Option('--no-sites', 'do not build or serve the RobbieBlocks node sites'))
-    .addOption(new Option('--site-port <n>', 'first port of the node sites, one per (node, app) (0 = any free ports; default 8801 or $ROBBIEVERSE_SITE_PORT)').argParser((v) => Number(v)))
+    .addOption(new Option('--site-port <n>', 'first port of the node sites, one per (node, app) (0 = any free ports; default 8801 or $ROBBIEVERSE_SITE_PORT)').argParser(portArg))
     .addOption(new Option('--node <key...>', 'node keys this process acts as (default: every node with a branding row)'))
     .addOption(new Option('--deploy-root <dir>', 'where node sites are built (default: $ROBBIEVERSE_DEPLOY_ROOT, else <home>/sites)'))
     .addOption(new Option('--admin-email <email>', 'e-mail of the first admin, created when nobody can sign in yet (default admin@localhost or $ROBBIEVERSE_ADMIN_EMAIL)'))
@@ -71,6 +73,7 @@ Meanwhile, in another terminal:
       let api: ListeningApi | undefined;
       let worker: BlocksWorker | undefined;
       let sites: NodeSites | undefined;
+      let unpublish: (() => void) | undefined;
       // Set once the builder runs: wakes it when a socket client may have changed pages.
       let socketActivity: (() => void) | undefined;
       try {
@@ -102,6 +105,7 @@ Meanwhile, in another terminal:
         let admin: FirstAdmin = { created: false };
         if (builtIn) admin = await ensureFirstAdmin(opened.db, { email: o.adminEmail ?? (process.env.ROBBIEVERSE_ADMIN_EMAIL || undefined) });
         if (builtIn && o.api) api = await listenApi({ db: opened.db, host: cfg.apiHost, port: cfg.apiPort, logger, corsOrigins: cfg.corsOrigins });
+        if (api) unpublish = publishApiAddress(cfg, api.origin);
         if (builtIn && o.sites) {
           const deployRoot = deployRootFrom({ deployRoot: o.deployRoot }, cfg);
           // A fresh install gets the component library and a small demo site per app, once:
@@ -114,7 +118,7 @@ Meanwhile, in another terminal:
           }
           fs.mkdirSync(deployRoot, { recursive: true });
           // Sites first, so they answer at once; the builder fills them in the background.
-          const sitePort = o.sitePort ?? (process.env.ROBBIEVERSE_SITE_PORT ? Number(process.env.ROBBIEVERSE_SITE_PORT) : 8801);
+          const sitePort = o.sitePort ?? cfg.sitePort;
           sites = await startNodeSites({ db: opened.db, deployRoot, nodeKeys: o.node, host: cfg.apiHost, basePort: sitePort, logger, corsOrigins: cfg.corsOrigins });
           worker = await startBlocksWorker({
             db: opened.db, deployRoot, nodeKeys: o.node, logger,
@@ -134,18 +138,19 @@ Meanwhile, in another terminal:
         if (api) lines.push(`  ${apiReadyLine(api)}`);
         if (sites?.sites.length) {
           lines.push('  sites (each node\'s app, its API at /api on the same origin; built in the background):');
-          for (const s of sites.sites) lines.push(`    ${s.node.padEnd(22)} ${s.app.padEnd(6)} ${s.url}  ${color.dim(`${s.display_name}, ${s.theme}`)}`);
+          for (const s of sites.sites) lines.push(`    ${s.node.padEnd(22)} ${s.app.padEnd(6)} ${reachableOrigin(s.url)}  ${color.dim(`${s.display_name}, ${s.theme}`)}`);
         }
         else if (!builtIn) lines.push(color.dim('  API:     not started (--migrations is a custom schema)'));
         if (admin.created) {
-          const origin = api?.origin ?? `http://${cfg.apiHost}:${cfg.apiPort || 8787}`;
+          // the API this process serves, else where `robbieverse serve` would listen by the same settings
+          const origin = api ? reachableOrigin(api.origin) : configuredApiOrigin(cfg);
           lines.push(
             '',
             color.bold('  First admin (nobody could sign in yet), owner of the Default Organization:'),
             `    email:     ${admin.email}`,
             `    password:  ${admin.password}`,
             color.yellow('    shown once and never again: store it now'),
-            `    sign in:   ${loginCurl(origin, admin.email, admin.password)}`,
+            `    sign in:   ${loginCurl(origin, admin.email, admin.password)}${api ? '' : color.dim('  (once the API runs: robbieverse serve)')}`,
             `    change it with robbieverse users passwd --email ${admin.email}${o.home ? ` --home ${o.home}` : ''}`,
             '',
           );
@@ -155,6 +160,7 @@ Meanwhile, in another terminal:
         const signal = await untilStopSignal();
         err(`\n${signal}: stopping…\n`);
       } finally {
+        unpublish?.();
         await worker?.stop().catch(() => {});
         await sites?.close().catch(() => {});
         await api?.close().catch(() => {});
