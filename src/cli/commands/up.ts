@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { PgliteDb } from '../../db/pglite.js';
 import { socketUrl } from '../../db/open.js';
 import { serveSocket, type ServedSocket } from '../../db/socket.js';
+import { startControlChannel, type ControlChannel } from '../../db/control-server.js';
 import { migrateOrUpgrade } from '../../migrate/legacy/migrate-or-upgrade.js';
 import { legacyUpgradeOptions, upgradeFlags, type LegacyUpgradeFlags } from './migrate.js';
 import { openDatabase } from '../../db/open.js';
@@ -69,6 +70,7 @@ Meanwhile, in another terminal:
       let api: ListeningApi | undefined;
       let worker: BlocksWorker | undefined;
       let sites: NodeSites | undefined;
+      let control: ControlChannel | undefined;
       // Set once the builder runs: wakes it when a socket client may have changed pages.
       let socketActivity: (() => void) | undefined;
       try {
@@ -89,6 +91,7 @@ Meanwhile, in another terminal:
           socket = await serveSocket(opened.db, cfg.socketHost, cfg.socketPort, undefined, { onActivity: () => socketActivity?.() });
           opened.lock?.setSocket({ host: socket.host, port: socket.port });
         }
+        control = await startControlChannel(opened, { note: err });
         // A custom --migrations directory is not the Robbieverse schema: no accounts, no API.
         const builtIn = !o.migrations;
         let admin: FirstAdmin = { created: false };
@@ -150,6 +153,7 @@ Meanwhile, in another terminal:
         await sites?.close().catch(() => {});
         await api?.close().catch(() => {});
         await socket?.stop().catch(() => {});
+        await control?.close().catch(() => {});
         await opened.close();
       }
       err(`${color.green('✓')} stopped; the database is closed${opened.lock ? ' and unlocked' : ''}\n`);
