@@ -5,7 +5,9 @@ import path from 'node:path';
 import { RobbieverseError } from '../errors.js';
 import { PgliteDb } from './pglite.js';
 import { PostgresDb } from './postgres.js';
+import type { MigrationFile } from '../migrate/files.js';
 import { resetServerDatabase } from './reset.js';
+import { checkDumpHistory } from './restore-server.js';
 import { checkDataDirArchive } from './restore-archive.js';
 import { fsyncPath, stamp } from './restore-journal.js';
 import { detectCapabilities, type Db } from './types.js';
@@ -144,10 +146,12 @@ export async function backupDatabase(db: Db, dir: string, label = 'backup'): Pro
 
 /**
  * Replaces a server database's contents with a pg_dump custom archive. The archive is read end
- * to end first: a truncated or garbage file is refused before anything is emptied.
+ * to end first: a truncated or garbage file is refused before anything is emptied, and so is
+ * one whose migration history does not fit `files` (made by a newer or different schema).
  */
-export async function restoreServerDatabase(db: PostgresDb, file: string): Promise<void> {
+export async function restoreServerDatabase(db: PostgresDb, file: string, files?: MigrationFile[]): Promise<void> {
   checkDumpArchive(file);
+  if (files) checkDumpHistory(file, files);
   await resetServerDatabase(db);
   // The archive recreates public's contents (extensions included); the emptied schema stays.
   run('pg_restore', ['--exit-on-error', '--no-owner', '--dbname', db.url, file]);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTarget, engineName, onPostgres, tmpDir, type TestTarget } from '../helpers/db.js';
 import { json, runCli } from '../helpers/cli.js';
 import { contentChecksum, modeOf } from '../db/restore-helpers.js';
+import { META_DDL } from '../../src/migrate/history.js';
 
 describe(`backup files are owner-only and whole; damaged dumps are refused before anything is emptied (${engineName})`, () => {
   let t: TestTarget;
@@ -67,6 +68,23 @@ describe(`backup files are owner-only and whole; damaged dumps are refused befor
     const r = await runCli(['db', 'restore', backup, '--yes', ...t.args]);
     expect(r.code, r.stderr).toBe(0);
     expect(await contentChecksum(t.args)).toBe(before);
+  }, 120_000);
+
+  it.skipIf(!onPostgres)('refuses a .dump made by a newer schema before emptying the database', async () => {
+    const before = await contentChecksum(t.args);
+    const newer = await t.sibling();
+    try {
+      const q = await runCli(['db', 'query', `${META_DDL} INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (9999, '9999-from-the-future', 'abc')`, ...newer.args]);
+      expect(q.code, q.stderr).toBe(0);
+      const b = await runCli(['db', 'backup', '--backup-dir', path.join(root, 'newer'), '--json', ...newer.args]);
+      expect(b.code, b.stderr).toBe(0);
+      const r = await runCli(['db', 'restore', json(b).path, '--yes', ...t.args]);
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(/refusing to restore .*: its migration history does not fit[\s\S]*9999-from-the-future[\s\S]*ahead of the code/);
+      expect(await contentChecksum(t.args)).toBe(before);
+    } finally {
+      await newer.cleanup();
+    }
   }, 120_000);
 
   it.skipIf(onPostgres)('an existing home readable by others is made owner-only, with a notice once', async () => {

@@ -139,7 +139,7 @@ export function restoreCommand(): Command {
         }
         if (!(opened.db instanceof PostgresDb)) throw new RobbieverseError('E_USAGE', `cannot restore into the ${describeTarget(opened)}`);
         if (embeddedFile) throw new RobbieverseError('E_USAGE', `${file} is an embedded (PGlite) backup; restore it with --home, not into a server`);
-        await restoreServerDatabase(opened.db, file);
+        await restoreServerDatabase(opened.db, file, migrationsFrom(o));
         say(`${color.green('✓')} restored ${file} into the ${describeTarget(opened)}\n`);
       });
     }),
