@@ -48,6 +48,25 @@ export function prepareBackupDir(dir: string): void {
   }
 }
 
+const PARTIAL_RE = /^\..+\.(\d+)-[0-9a-f]{8}\.partial$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Temporary files of backups whose process was killed (kill -9 mid-backup): never a backup, removed. */
+function removeStalePartials(dir: string): void {
+  for (const name of fs.readdirSync(dir)) {
+    const m = PARTIAL_RE.exec(name);
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
 function run(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
   if (r.error) {
@@ -68,6 +87,7 @@ function run(cmd: string, args: string[]): string {
  */
 async function writeVerified(final: string, produce: (tmp: string) => Promise<void> | void, verify: (tmp: string) => void): Promise<void> {
   const dir = path.dirname(final);
+  removeStalePartials(dir);
   const tmp = path.join(dir, `.${path.basename(final)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.partial`);
   fs.writeFileSync(tmp, '', { flag: 'wx', mode: 0o600 });
   try {
