@@ -68,6 +68,7 @@ export async function withCommandDatabase<T>(
 
 export async function withDatabase<T>(cfg: Config, open: OpenOptions, fn: (o: OpenedDb) => Promise<T>): Promise<T> {
   const opened = await openDatabase(cfg, open);
+  if (opened.recovered) process.stderr.write(`note: ${opened.recovered}\n`);
   try {
     return await fn(opened);
   } finally {

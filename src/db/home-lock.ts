@@ -46,9 +46,23 @@ export function lockHolder(home: string): LockInfo | undefined {
   return isAlive(info.pid) ? info : undefined;
 }
 
+/**
+ * Creates the home owner-only (0700), or tightens an existing one this user owns: it holds the
+ * data directory and lock files, and everything inside inherits the protection. Returns the mode
+ * it had when it was tightened (for a one-time notice), else undefined.
+ */
+export function ensurePrivateHome(home: string): number | undefined {
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  const st = fs.statSync(home);
+  const mode = st.mode & 0o777;
+  if ((mode & 0o077) === 0 || st.uid !== process.getuid?.()) return undefined;
+  fs.chmodSync(home, 0o700);
+  return mode;
+}
+
 function writeAtomically(file: string, info: LockInfo, exclusive: boolean): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n');
+  fs.writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
   try {
     if (exclusive) fs.linkSync(tmp, file); // fails with EEXIST: create-if-absent, with content
     else fs.renameSync(tmp, file);
@@ -64,12 +78,14 @@ export class HomeLock {
   private constructor(
     readonly home: string,
     private info: LockInfo,
+    /** The home's mode before this process made it owner-only (0700), when it had to. */
+    readonly tightenedFrom?: number,
   ) {
     process.on('exit', this.onExit);
   }
 
   static acquire(home: string, command: string): HomeLock {
-    fs.mkdirSync(home, { recursive: true });
+    const tightenedFrom = ensurePrivateHome(home);
     const file = lockPath(home);
     const info: LockInfo = {
       pid: process.pid,
@@ -80,7 +96,7 @@ export class HomeLock {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         writeAtomically(file, info, true);
-        return new HomeLock(home, info);
+        return new HomeLock(home, info, tightenedFrom);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
@@ -120,4 +136,9 @@ export function lockedError(home: string, holder: LockInfo): RobbieverseError {
       details: { ...holder },
     },
   );
+}
+
+/** The one-time notice for a home that was readable by others and is now owner-only. */
+export function tightenedNotice(home: string, from: number): string {
+  return `${home} was accessible to other users (mode ${from.toString(8)}); it is now owner-only (700)`;
 }

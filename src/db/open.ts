@@ -6,6 +6,7 @@ import { HomeLock, lockedError, lockHolder } from './home-lock.js';
 import { PgliteDb } from './pglite.js';
 import { PostgresDb } from './postgres.js';
 import type { Db } from './types.js';
+import { recoverInterruptedRestore } from './restore-journal.js';
 import { ensureSocketPassword, generatedPassword, readSocketPassword, socketPasswordFile } from './socket-password.js';
 
 export type OpenedVia = 'embedded' | 'memory' | 'socket' | 'postgres';
@@ -17,6 +18,8 @@ export interface OpenedDb {
   dataDir?: string;
   /** Held while this process owns the embedded home. */
   lock?: HomeLock;
+  /** Set when opening finished (or undid) a restore that had been interrupted: what was done. */
+  recovered?: string;
   /** The password this process's embedded socket asks for (embedded and memory). */
   socketPassword?: string;
   close(): Promise<void>;
@@ -77,6 +80,9 @@ export async function openDatabase(cfg: Config, opts: OpenOptions): Promise<Open
   }
   const lock = HomeLock.acquire(cfg.home, opts.command);
   try {
+    // A restore killed between its renames is finished (or its half-built copy dropped) first.
+    const recovered = recoverInterruptedRestore(cfg.home);
+    if (recovered.message) opts.logger?.warn({ home: cfg.home }, recovered.message);
     const socketPassword = ensureSocketPassword(cfg.home);
     const db = await PgliteDb.open(dataDir);
     return {
@@ -85,6 +91,7 @@ export async function openDatabase(cfg: Config, opts: OpenOptions): Promise<Open
       dataDir,
       lock,
       socketPassword,
+      recovered: recovered.message,
       close: async () => {
         try {
           await db.close();

@@ -5,6 +5,7 @@ import { socketPasswordFile } from '../../db/socket-password.js';
 import { Command, Option } from 'commander';
 import { PgliteDb } from '../../db/pglite.js';
 import { serveSocket, type ServedSocket } from '../../db/socket.js';
+import { startControlChannel, type ControlChannel } from '../../db/control-server.js';
 import { migrateOrUpgrade } from '../../migrate/legacy/migrate-or-upgrade.js';
 import { legacyUpgradeOptions, upgradeFlags, type LegacyUpgradeFlags } from './migrate.js';
 import { openDatabase, type OpenedDb } from '../../db/open.js';
@@ -69,11 +70,13 @@ Meanwhile, in another terminal:
       const err = (s: string) => process.stderr.write(s);
       err(`${color.bold('robbieverse up')}\n`);
       const opened = await openDatabase(cfg, { command: 'robbieverse up', exclusive: true, logger });
+      if (opened.recovered) err(`note: ${opened.recovered}\n`);
       let socket: ServedSocket | undefined;
       let api: ListeningApi | undefined;
       let worker: BlocksWorker | undefined;
       let sites: NodeSites | undefined;
       let unpublish: (() => void) | undefined;
+      let control: ControlChannel | undefined;
       // Set once the builder runs: wakes it when a socket client may have changed pages.
       let socketActivity: (() => void) | undefined;
       try {
@@ -100,6 +103,7 @@ Meanwhile, in another terminal:
           });
           opened.lock?.setSocket({ host: socket.host, port: socket.port });
         }
+        control = await startControlChannel(opened, { note: err });
         // A custom --migrations directory is not the Robbieverse schema: no accounts, no API.
         const builtIn = !o.migrations;
         let admin: FirstAdmin = { created: false };
@@ -165,6 +169,7 @@ Meanwhile, in another terminal:
         await sites?.close().catch(() => {});
         await api?.close().catch(() => {});
         await socket?.stop().catch(() => {});
+        await control?.close().catch(() => {});
         await opened.close();
       }
       err(`${color.green('✓')} stopped; the database is closed${opened.lock ? ' and unlocked' : ''}\n`);
