@@ -24,8 +24,8 @@ describe(`API hardening: no 5xx for hostile input, security headers, CORS (${eng
   let h: ApiHarness;
   let token: string;
   const counts = async () => {
-    const { rows } = await h.db.query<{ c: number; d: number; t: number; k: number; s: number; a: number }>(
-      `SELECT (SELECT count(*)::int FROM contacts) AS c, (SELECT count(*)::int FROM deals) AS d, (SELECT count(*)::int FROM tasks) AS t, (SELECT count(*)::int FROM api_keys) AS k,
+    const { rows } = await h.db.query<{ c: number; d: number; t: number; u: number; k: number; s: number; a: number }>(
+      `SELECT (SELECT count(*)::int FROM contacts) AS c, (SELECT count(*)::int FROM deals) AS d, (SELECT count(*)::int FROM tasks) AS t, (SELECT count(*)::int FROM ai_model_usage) AS u, (SELECT count(*)::int FROM api_keys) AS k,
               (SELECT count(*)::int FROM user_sessions) AS s, (SELECT count(*)::int FROM audit_log) AS a`);
     return rows[0]!;
   };
@@ -53,6 +53,8 @@ describe(`API hardening: no 5xx for hostile input, security headers, CORS (${eng
     { name: '400 digits for an integer column', method: 'POST', path: '/api/deals', raw: `{"name":"D","amount_cents":${'9'.repeat(400)}}`, status: 400, code: 'validation_failed', message: /body\.amount_cents/ },
     { name: '2^63 for a bigint column', method: 'POST', path: '/api/deals', raw: '{"name":"D","amount_cents":9223372036854775808}', status: 400, code: 'validation_failed', message: /body\.amount_cents/ },
     { name: '2^63 for an integer column', method: 'POST', path: '/api/deals', raw: '{"name":"D","deal_score":9223372036854775808}', status: 400, code: 'validation_failed', message: /body\.deal_score/ },
+    { name: '1e309 for a numeric column', method: 'POST', path: '/api/ai-usage', raw: '{"model_name":"m","model_provider":"p","cost_usd":1e309}', status: 400, code: 'validation_failed', message: /body\.cost_usd: is a number too large/ },
+    { name: '1e300 for a numeric(10,6) column', method: 'POST', path: '/api/ai-usage', raw: '{"model_name":"m","model_provider":"p","cost_usd":1e300}', status: 400, code: 'bad_value', message: /numeric field overflow/ },
     { name: '1e309 in a query filter', method: 'GET', path: '/api/deals?amount_cents=1e309', status: 400, code: 'validation_failed', message: /amount_cents/ },
     { name: 'a long run of digits in a query filter', method: 'GET', path: `/api/deals?deal_score=${'9'.repeat(400)}`, status: 400, code: 'validation_failed', message: /deal_score/ },
     { name: 'an API key that expired yesterday', method: 'POST', path: '/api/keys', body: { name: 'old', expires_at: new Date(Date.now() - 86_400_000).toISOString() }, status: 400, code: 'bad_request', message: /expires_at .* is in the past/ },
