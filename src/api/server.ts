@@ -74,7 +74,8 @@ export async function createApiServer(opts: ApiOptions): Promise<FastifyInstance
   });
 
   // JSON bodies: refused past MAX_JSON_DEPTH levels before the parser (or anything recursive) sees them.
-  const parseJson = app.getDefaultJsonParser('error', 'ignore');
+  // (the default parser underneath, with the server's own __proto__ / constructor refusal)
+  const parseJson = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? 'error', app.initialConfig.onConstructorPoisoning ?? 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (typeof body === 'string' && jsonDepthExceeds(body)) {

@@ -49,6 +49,7 @@ describe(`API hardening: no 5xx for hostile input, security headers, CORS (${eng
     { name: 'NUL in a login e-mail', method: 'POST', path: '/api/auth/login', raw: '{"email":"owner@acme.test\\u0000","password":"whatever it is"}', auth: false, status: 400, code: 'validation_failed', message: /body\.email: must not contain NUL/ },
     { name: 'JSON nested 20,000 deep', method: 'POST', path: '/api/tasks', raw: deep(20_000), status: 400, code: 'too_deep', message: /more than 64 levels/ },
     { name: 'JSON nested 65 deep', method: 'POST', path: '/api/tasks', raw: deep(64), status: 400, code: 'too_deep', message: /more than 64 levels/ },
+    { name: 'a __proto__ key (prototype poisoning)', method: 'POST', path: '/api/contacts', raw: '{"first_name":"A","last_name":"B","__proto__":{"x":1}}', status: 400, code: 'invalid_json', message: /not valid JSON/ },
     { name: '1e309 for an integer column', method: 'POST', path: '/api/deals', raw: '{"name":"D","amount_cents":1e309}', status: 400, code: 'validation_failed', message: /body\.amount_cents: is a number too large/ },
     { name: '400 digits for an integer column', method: 'POST', path: '/api/deals', raw: `{"name":"D","amount_cents":${'9'.repeat(400)}}`, status: 400, code: 'validation_failed', message: /body\.amount_cents/ },
     { name: '2^63 for a bigint column', method: 'POST', path: '/api/deals', raw: '{"name":"D","amount_cents":9223372036854775808}', status: 400, code: 'validation_failed', message: /body\.amount_cents/ },
