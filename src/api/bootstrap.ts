@@ -1,6 +1,7 @@
 import type { Db } from '../db/types.js';
 import { RobbieverseError } from '../errors.js';
 import { generatePassword } from './accounts.js';
+import { grantOperator } from './auth/operators.js';
 import { hashPassword } from './auth/passwords.js';
 
 /** The seeded Default Organization (schema/027-seed-data.sql). */
@@ -11,7 +12,7 @@ export type FirstAdmin = { created: false } | { created: true; email: string; pa
 
 /**
  * On a database where nobody can sign in (no active user with an argon2id password), creates
- * an owner of the Default Organization with a generated password and returns it — the only
+ * an owner of the Default Organization, also a platform operator, with a generated password and returns it — the only
  * time it is ever available. Otherwise does nothing. Serialised by an advisory lock, so two
  * processes starting at once create one admin.
  */
@@ -51,6 +52,7 @@ export async function ensureFirstAdmin(db: Db, opts: { email?: string } = {}): P
        ON CONFLICT (org_id, user_id) DO UPDATE SET role = 'owner', is_active = true`,
       [DEFAULT_ORG_ID, userId],
     );
+    await grantOperator(tx, userId, 'the first admin robbieverse up created');
     return { created: true, email, password, orgId: DEFAULT_ORG_ID } as const;
   });
 }

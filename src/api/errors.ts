@@ -11,6 +11,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** Extra response headers (e.g. Retry-After on a 429). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -54,7 +56,12 @@ export function apiErrorFromDatabase(err: unknown): ApiError | undefined {
     case '22023':
     case '2201W':
     case '2201X':
+    case '22021': // a NUL or invalid byte in text
+    case '22P05': // \u0000 in jsonb
+    case '22P03':
       return new ApiError(400, 'bad_value', e.message);
+    case '54001':
+      return new ApiError(400, 'bad_value', 'a value is nested too deeply; send flatter data');
     case '42501':
       // Row-level security refused a write (WITH CHECK) or a grant is missing for the app role.
       return new ApiError(403, 'forbidden', 'this write is not allowed for your role or organization');

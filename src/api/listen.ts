@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Db } from '../db/types.js';
 import { RobbieverseError } from '../errors.js';
-import { createApiServer } from './server.js';
+import { createApiServer, type ApiOptions } from './server.js';
 
 export interface ListeningApi {
   app: FastifyInstance;
@@ -15,8 +15,8 @@ export interface ListeningApi {
 }
 
 /** Builds the API and starts listening; a busy port becomes an error with a next step. */
-export async function listenApi(opts: { db: Db; host: string; port: number; logger?: Logger; corsOrigins?: string[] }): Promise<ListeningApi> {
-  const app = await createApiServer({ db: opts.db, logger: opts.logger, corsOrigins: opts.corsOrigins });
+export async function listenApi(opts: { db: Db; host: string; port: number; logger?: Logger; corsOrigins?: string[]; blocks?: ApiOptions['blocks'] }): Promise<ListeningApi> {
+  const app = await createApiServer({ db: opts.db, logger: opts.logger, corsOrigins: opts.corsOrigins, blocks: opts.blocks });
   try {
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {

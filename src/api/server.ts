@@ -15,7 +15,9 @@ import { accountRoutes } from './routes/account.js';
 import { aiRoutes } from './routes/ai.js';
 import { blocksRoutes } from './routes/blocks.js';
 import { systemRoutes } from './routes/system.js';
-import { validatorCompiler } from './validation.js';
+import { DEFAULT_THROTTLE, type ThrottleLimits } from './auth/throttle.js';
+import { securityHeaders } from './security-headers.js';
+import { inputProblem, jsonDepthExceeds, MAX_JSON_DEPTH, validatorCompiler } from './validation.js';
 
 export interface ApiOptions {
   db: Db;
@@ -30,6 +32,8 @@ export interface ApiOptions {
   blocks?: { deployRoot: string };
   /** Extra text for the OpenAPI description (e.g. where the node sites are). */
   description?: string;
+  /** Sign-in throttling (default DEFAULT_THROTTLE); tests pass small windows. */
+  throttle?: Partial<ThrottleLimits>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -60,6 +64,7 @@ export async function createApiServer(opts: ApiOptions): Promise<FastifyInstance
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const e = toApiError(err);
     if (e.status >= 500) req.log.error({ err }, 'request failed');
+    if (e.headers) reply.headers(e.headers);
     const body: ErrorBody = { error: { code: e.code, message: e.message, request_id: String(req.id), ...(e.details === undefined ? {} : { details: e.details }) } };
     reply.code(e.status).type('application/json').send(body);
   });
@@ -68,9 +73,47 @@ export async function createApiServer(opts: ApiOptions): Promise<FastifyInstance
     reply.code(404).send(body);
   });
 
-  if (opts.corsOrigins?.length) {
+  // JSON bodies: refused past MAX_JSON_DEPTH levels before the parser (or anything recursive) sees them.
+  // (the default parser underneath, with the server's own __proto__ / constructor refusal)
+  const parseJson = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? 'error', app.initialConfig.onConstructorPoisoning ?? 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (typeof body === 'string' && jsonDepthExceeds(body)) {
+      return done(new ApiError(400, 'too_deep', `the JSON body is nested more than ${MAX_JSON_DEPTH} levels deep; send flatter data`), undefined);
+    }
+    return parseJson(req, body as string, done);
+  });
+  // Values PostgreSQL cannot store (NUL characters, numbers beyond float8) are a 400 naming the
+  // field, before validation and before any statement runs.
+  app.addHook('preValidation', (req, _reply, done) => {
+    const problem = inputProblem(req.params, 'params') ?? inputProblem(req.query, 'querystring') ?? inputProblem(req.body, 'body');
+    if (!problem) return done();
+    done(new ApiError(400, 'validation_failed', `${problem.path}: ${problem.message}`, [problem]));
+  });
+
+  await securityHeaders(app);
+
+  // CORS: browsers on the configured origins may call the API (preflight answered 204 with the
+  // methods and headers the API uses); a preflight from any other origin is a 403.
+  const corsOrigins = new Set((opts.corsOrigins ?? []).map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean));
+  app.addHook('onRequest', (req, _reply, done) => {
+    const origin = req.headers.origin;
+    if (req.method === 'OPTIONS' && typeof origin === 'string' && req.headers['access-control-request-method'] && !corsOrigins.has(origin)) {
+      return done(new ApiError(403, 'cors_refused', `the origin ${origin.slice(0, 200)} may not call this API from a browser; add it to ROBBIEVERSE_CORS_ORIGINS (or corsOrigins in robbieverse.config.json)`));
+    }
+    done();
+  });
+  if (corsOrigins.size) {
     const cors = (await import('@fastify/cors')).default;
-    await app.register(cors, { origin: opts.corsOrigins, credentials: false });
+    await app.register(cors, {
+      origin: [...corsOrigins],
+      credentials: false,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'retry-after'],
+      maxAge: 600,
+      strictPreflight: true,
+    });
   }
 
   const swagger = (await import('@fastify/swagger')).default;
@@ -116,7 +159,7 @@ export async function createApiServer(opts: ApiOptions): Promise<FastifyInstance
         if (!tokenKind(token)) return done(unauthorized('the credential is not a Robbieverse access token or API key; sign in at POST /api/auth/login'));
         done();
       });
-      await authRoutes(api, opts.db, opts.lifetimes ?? DEFAULT_LIFETIMES);
+      await authRoutes(api, opts.db, opts.lifetimes ?? DEFAULT_LIFETIMES, { ...DEFAULT_THROTTLE, ...opts.throttle });
       await accountRoutes(api, rc);
       for (const def of RESOURCES) registerResource(api, def, tables.get(def.table)!, rc);
       await aiRoutes(api, rc);

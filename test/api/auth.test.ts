@@ -47,10 +47,35 @@ describe(`API authentication: sessions, refresh, logout, keys, secrets (${engine
     expect((await h.call('GET', '/api/me', { token: first.token })).status).toBe(401);
     const reuse = await h.call('POST', '/api/auth/refresh', { body: { refresh_token: first.refresh_token } });
     expect(reuse.status).toBe(401);
-    expect(reuse.body.error.code).toBe('invalid_refresh_token');
+    expect(reuse.body.error.code).toBe('refresh_token_reused');
     const wrongKind = await h.call('GET', '/api/me', { token: next.body.refresh_token });
     expect(wrongKind.status).toBe(401);
     expect(wrongKind.body.error.message).toMatch(/refresh token/);
+  });
+
+  it('a rotated-out refresh token presented again revokes the whole session (its newer tokens too), audited and logged', async () => {
+    const first = (await h.call('POST', '/api/auth/login', { body: { email: 'user@acme.test', password: PASSWORD } })).body;
+    const other = (await h.call('POST', '/api/auth/login', { body: { email: 'user@acme.test', password: PASSWORD } })).body;
+    const second = (await h.call('POST', '/api/auth/refresh', { body: { refresh_token: first.refresh_token } })).body;
+    const third = (await h.call('POST', '/api/auth/refresh', { body: { refresh_token: second.refresh_token } })).body;
+    expect((await h.call('GET', '/api/me', { token: third.token })).status).toBe(200);
+    // the thief (or the victim) presents the first refresh token again
+    const reuse = await h.call('POST', '/api/auth/refresh', { body: { refresh_token: first.refresh_token } });
+    expect(reuse.status).toBe(401);
+    expect(reuse.body.error.code).toBe('refresh_token_reused');
+    expect(reuse.body.error.message).toMatch(/sign in again/);
+    const me = await h.call('GET', '/api/me', { token: third.token });
+    expect(me.status).toBe(401);
+    expect(me.body.error.code).toBe('token_revoked');
+    expect((await h.call('POST', '/api/auth/refresh', { body: { refresh_token: third.refresh_token } })).status).toBe(401);
+    expect((await h.call('POST', '/api/auth/refresh', { body: { refresh_token: second.refresh_token } })).body.error.code).toBe('refresh_token_reused');
+    // another session of the same user is not touched
+    expect((await h.call('GET', '/api/me', { token: other.token })).status).toBe(200);
+    const { rows } = await h.db.query<{ action: string; entity_id: string; details: { session_revoked: boolean } }>(
+      `SELECT action, entity_id, details FROM audit_log WHERE action = 'refresh_token_reused' AND user_id = $1 ORDER BY created_at`, [user.id]);
+    const session = (await h.db.query<{ id: string }>(`SELECT id FROM user_sessions WHERE token_jti = $1`, [hashToken(third.token)])).rows[0]!.id;
+    expect(rows.filter((r) => r.entity_id === session).map((r) => r.details.session_revoked)).toEqual([true, false]);
+    expect(logLines.some((l) => l.includes('refresh token reused') && l.includes(session))).toBe(true);
   });
 
   it('an expired access token is refused with a hint to refresh; the refresh token still works', async () => {
@@ -103,7 +128,9 @@ describe(`API authentication: sessions, refresh, logout, keys, secrets (${engine
     expect(after.status).toBe(401);
     expect(after.body.error.code).toBe('key_revoked');
 
-    const expiring = await createApiKey(h.db, { userId: user.id, orgId: org, name: 'short', expiresAt: new Date(Date.now() - 1000) });
+    await expect(createApiKey(h.db, { userId: user.id, orgId: org, name: 'past', expiresAt: new Date(Date.now() - 1000) })).rejects.toThrow(/in the past/);
+    const expiring = await createApiKey(h.db, { userId: user.id, orgId: org, name: 'short', expiresAt: new Date(Date.now() + 60_000) });
+    await h.db.query(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [expiring.info.id]);
     expect((await h.call('GET', '/api/me', { token: expiring.key })).body.error.code).toBe('key_expired');
   });
 

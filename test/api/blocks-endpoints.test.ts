@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addOperator } from '../../src/api/auth/operators.js';
 import { registerComponentLibrary, seedDemoContent } from '../../src/blocks/index.js';
 import { engineName } from '../helpers/db.js';
 import { startApi, type ApiHarness } from '../helpers/api.js';
@@ -14,6 +15,7 @@ describe(`API: RobbieBlocks CMS endpoints (${engineName})`, () => {
     await seedDemoContent(h.db);
     const org = await h.org('Acme');
     admin = (await h.user(org, 'admin@acme.test', 'admin')).token;
+    await addOperator(h.db, { email: 'admin@acme.test' }); // deploys act on the shared nodes: operators only
     member = (await h.user(org, 'member@acme.test', 'member')).token;
   });
   afterAll(() => h.close());
@@ -49,7 +51,7 @@ describe(`API: RobbieBlocks CMS endpoints (${engineName})`, () => {
     expect((await v()).content_hash).not.toBe(first.content_hash);
   });
 
-  it('stats, health and deploy history answer; manual deploys are admin-only', async () => {
+  it('stats, health and deploy history answer; manual deploys are for operators', async () => {
     const stats = await h.call('GET', '/api/robbieblocks/stats', { token: member });
     expect(stats.body.components).toBeGreaterThanOrEqual(9);
     const health = await h.call('GET', '/api/robbieblocks/health', { token: member });

@@ -44,6 +44,15 @@ export async function insertApiKey(
   q: Queryable,
   input: { userId: string; orgId: string; name: string; role?: 'admin' | 'member' | 'viewer' | null; expiresAt?: Date | string | null },
 ): Promise<{ id: string; key: string }> {
+  if (input.expiresAt != null) {
+    const at = new Date(input.expiresAt).getTime();
+    if (!Number.isFinite(at) || at <= Date.now()) {
+      const shown = typeof input.expiresAt === 'string' ? input.expiresAt : Number.isFinite(at) ? new Date(at).toISOString() : 'an invalid date';
+      throw new RobbieverseError('E_USAGE', `expires_at ${shown} is in the past or not a moment; nothing was created`, {
+        hint: 'give a moment in the future (e.g. 90d from now), or none for a key that does not expire',
+      });
+    }
+  }
   const { token, hash } = newToken('key');
   const { rows } = await q.query<{ id: string }>(
     `INSERT INTO api_keys (user_id, org_id, name, key_hash, key_prefix, role, expires_at)

@@ -99,9 +99,14 @@ export async function login(
 export async function refresh(
   db: Db,
   refreshToken: string,
-  opts: { lifetimes?: SessionLifetimes; requestId?: string } = {},
+  opts: { lifetimes?: SessionLifetimes; requestId?: string; client?: ClientInfo; onReuse?: (r: ReusedRefresh) => void } = {},
 ): Promise<IssuedSession> {
   const life = opts.lifetimes ?? DEFAULT_LIFETIMES;
+  const reused = await revokeOnReuse(db, hashToken(refreshToken), opts);
+  if (reused) {
+    opts.onReuse?.(reused);
+    throw new ApiError(401, 'refresh_token_reused', 'this refresh token was already exchanged: the session has been signed out everywhere for safety; sign in again at POST /api/auth/login');
+  }
   return db.transaction(async (tx) => {
     const found = await tx.query<{ id: string; user_id: string; org_id: string; role: Role; email: string; first_name: string | null; last_name: string | null; usable: boolean }>(
       `SELECT s.id, s.user_id, s.org_id, m.role, u.email, u.first_name, u.last_name,
@@ -119,6 +124,8 @@ export async function refresh(
     await actAs(tx, s.user_id, s.org_id, opts.requestId);
     const access = newToken('access');
     const next = newToken('refresh');
+    // The token being exchanged is remembered (as its hash): presented again, it is reuse.
+    await tx.query(`INSERT INTO user_session_retired_refresh (token_hash, session_id) VALUES ($1, $2) ON CONFLICT (token_hash) DO NOTHING`, [hashToken(refreshToken), s.id]);
     const u = await tx.query<{ expires_at: string; refresh_expires_at: string }>(
       `UPDATE user_sessions
           SET token_jti = $2, token_hash = $3, last_activity_at = now(),
@@ -150,5 +157,41 @@ export async function logout(db: Db, accessToken: string, requestId?: string): P
     if (row.org_id) await actAs(tx, row.user_id, row.org_id, requestId);
     await tx.query(`UPDATE user_sessions SET revoked_at = now() WHERE token_jti = $1`, [hashToken(accessToken)]);
     return true;
+  });
+}
+
+export interface ReusedRefresh {
+  sessionId: string;
+  userId: string;
+  orgId: string | null;
+  /** True when this reuse revoked a live session (false: it was already revoked). */
+  revokedNow: boolean;
+}
+
+/**
+ * A refresh token the session has already rotated out is presented again: someone holds a copy
+ * (or it leaked). Revokes the whole session (its current access and refresh tokens) and writes
+ * an audit event; returns what it found, undefined when the token was never retired.
+ */
+async function revokeOnReuse(db: Db, hash: string, opts: { requestId?: string; client?: ClientInfo }): Promise<ReusedRefresh | undefined> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ session_id: string; user_id: string; org_id: string | null; live: boolean }>(
+      `SELECT s.id AS session_id, s.user_id, s.org_id, s.revoked_at IS NULL AS live
+         FROM user_session_retired_refresh r JOIN user_sessions s ON s.id = r.session_id
+        WHERE r.token_hash = $1
+        FOR UPDATE OF s`,
+      [hash],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    if (r.org_id) await actAs(tx, r.user_id, r.org_id, opts.requestId);
+    if (r.live) await tx.query(`UPDATE user_sessions SET revoked_at = now(), updated_at = now() WHERE id = $1`, [r.session_id]);
+    await tx.query(
+      `INSERT INTO audit_log (org_id, user_id, actor_type, action, entity_type, entity_id, details, ip_address, user_agent)
+       VALUES ($1, $2, 'system', 'refresh_token_reused', 'user_sessions', $3, $4::jsonb, $5::inet, $6)`,
+      [r.org_id, r.user_id, r.session_id, JSON.stringify({ session_revoked: r.live, request_id: opts.requestId ?? null }),
+       opts.client?.ip ?? null, opts.client?.userAgent?.slice(0, 500) ?? null],
+    );
+    return { sessionId: r.session_id, userId: r.user_id, orgId: r.org_id, revokedNow: r.live };
   });
 }

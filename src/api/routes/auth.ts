@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../../db/types.js';
 import { login, logout, refresh, type SessionLifetimes } from '../auth/sessions.js';
+import { admitSignIn, pruneThrottle, signInSucceeded, throttleSubjects, type ThrottleLimits } from '../auth/throttle.js';
 import { credentialFrom, tokenKind } from '../auth/tokens.js';
 import { ApiError, unauthorized } from '../errors.js';
 
@@ -21,12 +22,15 @@ const sessionSchema = {
   },
 };
 
-export async function authRoutes(api: FastifyInstance, db: Db, lifetimes: SessionLifetimes): Promise<void> {
+export async function authRoutes(api: FastifyInstance, db: Db, lifetimes: SessionLifetimes, throttle: ThrottleLimits): Promise<void> {
   api.post('/auth/login', {
     config: { public: true },
     schema: {
       tags: ['Auth'], summary: 'Sign in with e-mail and password', security: [],
-      description: 'Returns a short-lived access token and a refresh token. Wrong e-mail and wrong password give the same 401.',
+      description:
+        'Returns a short-lived access token and a refresh token. Wrong e-mail and wrong password give the same 401. ' +
+        'Repeated failures for one e-mail (known or not) or from one address slow sign-in down and then lock it for a while: ' +
+        '429 too_many_attempts with Retry-After, also for the right password.',
       body: {
         type: 'object', additionalProperties: false, required: ['email', 'password'],
         properties: {
@@ -39,9 +43,23 @@ export async function authRoutes(api: FastifyInstance, db: Db, lifetimes: Sessio
     },
   }, async (req) => {
     const b = req.body as { email: string; password: string; org_id?: string };
-    return login(db, { email: b.email, password: b.password, orgId: b.org_id }, {
-      lifetimes, requestId: String(req.id), client: { ip: req.ip, userAgent: req.headers['user-agent'] },
-    });
+    const subjects = throttleSubjects(b.email, req.ip);
+    await admitSignIn(db, subjects, throttle);
+    try {
+      const session = await login(db, { email: b.email, password: b.password, orgId: b.org_id }, {
+        lifetimes, requestId: String(req.id), client: { ip: req.ip, userAgent: req.headers['user-agent'] },
+      });
+      await signInSucceeded(db, subjects, throttle);
+      return session;
+    } catch (err) {
+      // The password was right but something else refused (no membership): not a guess.
+      if (err instanceof ApiError && err.code !== 'invalid_credentials') await signInSucceeded(db, subjects, throttle);
+      else {
+        req.log.info({ throttle: 'failed sign-in' }, 'failed sign-in');
+        await pruneThrottle(db, throttle);
+      }
+      throw err;
+    }
   });
 
   api.post('/auth/refresh', {
@@ -55,7 +73,10 @@ export async function authRoutes(api: FastifyInstance, db: Db, lifetimes: Sessio
   }, async (req) => {
     const token = (req.body as { refresh_token: string }).refresh_token;
     if (tokenKind(token) !== 'refresh') throw new ApiError(401, 'invalid_refresh_token', 'that is not a refresh token; send the refresh_token that login returned');
-    return refresh(db, token, { lifetimes, requestId: String(req.id) });
+    return refresh(db, token, {
+      lifetimes, requestId: String(req.id), client: { ip: req.ip, userAgent: req.headers['user-agent'] },
+      onReuse: (r) => req.log.warn({ session_id: r.sessionId, user_id: r.userId, revoked: r.revokedNow }, 'refresh token reused: session revoked'),
+    });
   });
 
   api.post('/auth/logout', {

@@ -3,6 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Queryable } from '../../db/types.js';
 import { requestDeploy } from '../../blocks/request.js';
 import { rollbackRelease } from '../../blocks/rollback.js';
+import { actingUserIsOperator } from '../auth/operators.js';
+import type { Principal } from '../auth/principal.js';
+import { atLeast } from '../auth/roles.js';
 import { ApiError, notFound } from '../errors.js';
 import type { RequestContext } from '../request-context.js';
 
@@ -29,6 +32,21 @@ async function pageForNode(tx: Queryable, key: string, node: string) {
   const app = (page?.page as Record<string, unknown> | undefined)?.app_namespace as string | undefined;
   if (!page || !app || !(styles.enabled_apps as string[]).includes(app)) throw notFound(`published page ${key} on node ${node}`);
   return { page, styles };
+}
+
+/**
+ * Deploys and rollbacks act on the nodes that serve every organization: only platform
+ * operators (platform_operators), never merely an organization's owner. An API key acts for its
+ * operator only when it is not capped below admin.
+ */
+async function asOperator(tx: Queryable, p: Principal): Promise<Principal> {
+  if (!(await actingUserIsOperator(tx))) {
+    throw new ApiError(403, 'operator_required', 'deploys and rollbacks on the shared nodes need a platform operator; an operator grants it with `robbieverse operators add --email <you>`');
+  }
+  if (p.via === 'api_key' && !atLeast(p.role, 'admin')) {
+    throw new ApiError(403, 'operator_required', `this API key is capped at ${p.role}; deploys and rollbacks need a key of admin role or a signed-in operator`);
+  }
+  return p;
 }
 
 /** The RobbieBlocks CMS read endpoints (BLOCKS.md §5.2), under /api/robbieblocks. */
@@ -160,8 +178,8 @@ export async function blocksRoutes(api: FastifyInstance, rc: RequestContext, opt
 
   api.post('/robbieblocks/deploys', {
     schema: {
-      tags, summary: 'Queue a manual build of one app on one node (admin)',
-      description: 'A builder serving the node picks it up; follow it with GET /api/robbieblocks/deploys.',
+      tags, summary: 'Queue a manual build of one app on one node (platform operators)',
+      description: 'A builder serving the node picks it up; follow it with GET /api/robbieblocks/deploys. Needs a platform operator (`robbieverse operators add`): 403 operator_required otherwise; an unknown node is 404 unknown_node.',
       body: {
         type: 'object', additionalProperties: false, required: ['node_id', 'app'],
         properties: { node_id: { type: 'string', minLength: 1, maxLength: 100, description: 'node_key' }, app: { type: 'string', minLength: 1, maxLength: 50 } },
@@ -170,7 +188,9 @@ export async function blocksRoutes(api: FastifyInstance, rc: RequestContext, opt
     },
   }, async (req, reply) => {
     const b = req.body as { node_id: string; app: string };
-    const p = await rc.run(req, 'admin', async (_tx, principal) => principal);
+    const p = await rc.run(req, 'viewer', async (tx, principal) => asOperator(tx, principal));
+    const known = await rc.db.query('SELECT 1 FROM nodes WHERE node_key = $1', [b.node_id]);
+    if (!known.rows.length) throw new ApiError(404, 'unknown_node', `there is no node "${b.node_id}"; use a node_key from GET /api/robbieblocks/deploys or the node's branding`);
     const r = await requestDeploy(rc.db, { nodeKey: b.node_id, app: b.app, userId: p.userId });
     reply.code(202);
     return { deploy_id: r.deployId, status: r.status, created: r.created };
@@ -178,13 +198,15 @@ export async function blocksRoutes(api: FastifyInstance, rc: RequestContext, opt
 
   api.post('/robbieblocks/deploys/:id/rollback', {
     schema: {
-      tags, summary: 'Make the release of that deploy live again, without rebuilding (admin)',
+      tags, summary: 'Make the release of that deploy live again, without rebuilding (platform operators)',
+      description: 'Needs a platform operator (403 operator_required otherwise) and a server that holds the releases (`robbieverse up`; 503 no_releases_here otherwise).',
       params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', format: 'uuid' } } },
       response: err,
     },
   }, async (req) => {
     const id = (req.params as { id: string }).id;
-    const { p, row } = await rc.run(req, 'admin', async (tx, principal) => {
+    const { p, row } = await rc.run(req, 'viewer', async (tx, principal) => {
+      await asOperator(tx, principal);
       const { rows } = await tx.query<{ node_key: string; app_namespace: string; release_id: string | null; deploy_status: string }>(
         `SELECT n.node_key, d.app_namespace, d.release_id, d.deploy_status FROM robbieblocks_deploys d JOIN nodes n ON n.id = d.node_id WHERE d.id = $1`, [id]);
       return { p: principal, row: rows[0] };

@@ -108,7 +108,7 @@ Meanwhile, in another terminal:
         const builtIn = !o.migrations;
         let admin: FirstAdmin = { created: false };
         if (builtIn) admin = await ensureFirstAdmin(opened.db, { email: o.adminEmail ?? (process.env.ROBBIEVERSE_ADMIN_EMAIL || undefined) });
-        if (builtIn && o.api) api = await listenApi({ db: opened.db, host: cfg.apiHost, port: cfg.apiPort, logger, corsOrigins: cfg.corsOrigins });
+        if (builtIn && o.api) api = await listenApi({ db: opened.db, host: cfg.apiHost, port: cfg.apiPort, logger, corsOrigins: cfg.corsOrigins, blocks: o.sites ? { deployRoot: deployRootFrom({ deployRoot: o.deployRoot }, cfg) } : undefined });
         if (api) unpublish = publishApiAddress(cfg, api.origin);
         if (builtIn && o.sites) {
           const deployRoot = deployRootFrom({ deployRoot: o.deployRoot }, cfg);
