@@ -49,10 +49,29 @@ export async function createApiServer(opts: ApiOptions): Promise<FastifyInstance
     // A factory, not setValidatorCompiler: contexts that add shared schemas build their own
     // schema controller, and only the factory reaches those.
     schemaController: { compilersFactory: { buildValidator: (() => validatorCompiler()) as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator'] } },
-    requestIdHeader: 'x-request-id',
+    // The client's x-request-id is taken only when it passes REQUEST_ID (with requestIdHeader set,
+    // Fastify would take any value as it came and never call genReqId).
+    requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // Requests the router cannot take (a malformed URL, a path parameter past maxParamLength) and
+    // requests Node's HTTP parser refuses (headers too large, garbage) get the error shape too.
+    frameworkErrors: (error, req, reply) => {
+      const status = (error as FastifyError).statusCode ?? 400;
+      const body: ErrorBody = { error: { code: status === 414 ? 'uri_too_long' : 'bad_request', message: error.message, request_id: String(req.id) } };
+      (reply as unknown as { code(n: number): { type(t: string): { send(b: unknown): void } } }).code(status).type('application/json').send(body);
+    },
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const reason = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+      const body = JSON.stringify({
+        error: { code: status === 431 ? 'headers_too_large' : 'bad_request', message: status === 431 ? 'the request headers (or its URL) are too large' : 'the request could not be parsed as HTTP', request_id: randomUUID() },
+      });
+      if (socket.writable) {
+        socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      } else socket.destroy();
     },
   };
   const app: FastifyInstance = Fastify(opts.logger ? { ...fastifyOpts, loggerInstance: opts.logger as unknown as FastifyBaseLogger } : fastifyOpts);
