@@ -82,7 +82,7 @@ CREATE INDEX organization_invitations_org_id_accepted_by_idx ON organization_inv
 CREATE INDEX organization_invitations_org_id_revoked_by_idx ON organization_invitations (org_id, revoked_by);
 
 -- Owners and admins of the organization see and manage its invitations; only an owner invites owners.
-GRANT SELECT, INSERT, UPDATE ON organization_invitations TO robbie_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON organization_invitations TO robbie_app;
 ALTER TABLE organization_invitations ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON organization_invitations FOR ALL
   USING (org_id = (SELECT app_current_org_id()))
