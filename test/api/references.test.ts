@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engineName } from '../helpers/db.js';
+import { createUser } from '../../src/api/accounts.js';
+import { embeddedMigrations } from '../../src/migrate/embedded.js';
+import { migrate } from '../../src/migrate/runner.js';
+import { engineName, openTestDb } from '../helpers/db.js';
 import { startApi, type ApiHarness } from '../helpers/api.js';
 import { RowFactory } from '../helpers/rowgen.js';
 
@@ -124,5 +127,33 @@ describe(`user references stay inside the organization (${engineName})`, () => {
     const d = (await h.db.query<{ owner_id: string | null; org_id: string }>(`SELECT owner_id, org_id FROM deals WHERE id = $1`, [deal.id])).rows[0]!;
     expect(d).toEqual({ owner_id: null, org_id: orgA });
     expect((await h.db.query<{ assigned_to: string | null }>(`SELECT assigned_to FROM tasks WHERE id = $1`, [task.id])).rows[0]!.assigned_to).toBeNull();
+  });
+});
+
+describe(`migration 029 on existing data (${engineName})`, () => {
+  it('keeps every row: a reference to a non-member is nulled, a row of the user (cascade) gets them an inactive membership', async () => {
+    const t = await openTestDb();
+    try {
+      await migrate(t.db, { files: embeddedMigrations().filter((f) => f.version <= 28) });
+      const q = (sql: string, args: unknown[] = []) => t.db.query<Record<string, any>>(sql, args);
+      const orgA = (await q(`INSERT INTO organizations (name) VALUES ('A') RETURNING id`)).rows[0]!.id as string;
+      const orgB = (await q(`INSERT INTO organizations (name) VALUES ('B') RETURNING id`)).rows[0]!.id as string;
+      const pw = 'correct horse battery staple';
+      const inA = await createUser(t.db, { email: 'a@a.test', password: pw, orgId: orgA, role: 'owner' });
+      const outsider = await createUser(t.db, { email: 'b@b.test', password: pw, orgId: orgB, role: 'owner' });
+      // What 028 allowed: org A's rows naming org B's user.
+      const deal = (await q(`INSERT INTO deals (org_id, name, owner_id) VALUES ($1, 'cross', $2) RETURNING id`, [orgA, outsider.id])).rows[0]!.id;
+      const ownDeal = (await q(`INSERT INTO deals (org_id, name, owner_id) VALUES ($1, 'fine', $2) RETURNING id`, [orgA, inA.id])).rows[0]!.id;
+      const block = (await q(`INSERT INTO focus_blocks (org_id, user_id, starts_at, ends_at) VALUES ($1, $2, now(), now() + interval '1 hour') RETURNING id`, [orgA, outsider.id])).rows[0]!.id;
+      await migrate(t.db, { files: embeddedMigrations() });
+      expect((await q(`SELECT owner_id FROM deals WHERE id = $1`, [deal])).rows[0]!.owner_id).toBeNull();
+      expect((await q(`SELECT owner_id FROM deals WHERE id = $1`, [ownDeal])).rows[0]!.owner_id).toBe(inA.id);
+      expect((await q(`SELECT user_id FROM focus_blocks WHERE id = $1`, [block])).rows[0]!.user_id).toBe(outsider.id);
+      expect((await q(`SELECT role, is_active FROM organization_memberships WHERE org_id = $1 AND user_id = $2`, [orgA, outsider.id])).rows[0]).toEqual({ role: 'viewer', is_active: false });
+      // The nulled value stays in the audit trail.
+      expect((await q(`SELECT old_values ->> 'owner_id' AS v FROM audit_log WHERE entity_type = 'deals' AND entity_id = $1 AND action = 'update'`, [deal])).rows[0]!.v).toBe(outsider.id);
+    } finally {
+      await t.close();
+    }
   });
 });

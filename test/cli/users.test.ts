@@ -112,4 +112,13 @@ describe(`users and invitations commands (${onPostgres ? 'postgres' : 'pglite'})
     expect(late.stderr).toMatch(/revoked/);
     expect(await membership('dora@example.test', 'Acme')).toBeUndefined();
   });
+
+  it('--help of the invitations commands teaches by example', async () => {
+    const all = [['invitations'], ['invitations', 'create'], ['invitations', 'list'], ['invitations', 'accept'], ['invitations', 'revoke']];
+    const results = await Promise.all(all.map((args) => runCli([...args, '--help'])));
+    results.forEach((r, i) => {
+      expect(r.code, all[i]!.join(' ')).toBe(0);
+      expect(r.stdout, all[i]!.join(' ')).toMatch(/Usage: robbieverse[\s\S]*Examples:\n {2}\$ robbieverse /);
+    });
+  });
 });

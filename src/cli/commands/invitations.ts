@@ -98,6 +98,7 @@ function acceptCmd(): Command {
     .option('--decline', 'decline it instead')
     .addHelpText('after', `
 Examples:
+  $ robbieverse invitations accept --token-stdin < invitation-token.txt
   $ printf '%s' "$TOKEN" | robbieverse invitations accept --token-stdin
   $ printf '%s' "$TOKEN" | robbieverse invitations accept --token-stdin --decline --json`);
   dbOptions(cmd, { json: true });
