@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../src/api/accounts.js';
 import { createApiKey } from '../../src/api/auth/keys.js';
-import { engineName } from '../helpers/db.js';
+import { engineName, onPostgres, waitFor } from '../helpers/db.js';
 import { PASSWORD, startApi, type ApiHarness } from '../helpers/api.js';
 
 /**
@@ -81,6 +81,33 @@ describe(`accounts: last owner, invitations, no account oracle (${engineName})`,
       await h.db.query(`DELETE FROM organizations WHERE id = $1`, [temp]);
       expect(await count(`SELECT 1 FROM organization_memberships WHERE org_id = $1`, [temp])).toBe(0);
     });
+  });
+
+  // Two owners stepping down at the same time: without the lock on the organization each would
+  // still see the other one as owner. (PGlite runs one transaction at a time.)
+  it.skipIf(!onPostgres)('two concurrent demotions of the last two owners: one is refused', async () => {
+    const org = await h.org('Race');
+    const o1 = await createUser(h.db, { email: 'r1@race.test', password: PASSWORD, orgId: org, role: 'owner' });
+    const o2 = await createUser(h.db, { email: 'r2@race.test', password: PASSWORD, orgId: org, role: 'owner' });
+    const demote = `UPDATE organization_memberships SET role = 'admin' WHERE org_id = $1 AND user_id = $2`;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let firstDone!: () => void;
+    const first = new Promise<void>((r) => (firstDone = r));
+    const t1 = h.db.transaction(async (tx) => {
+      await tx.query(demote, [org, o1.id]);
+      firstDone();
+      await gate;
+    });
+    await first;
+    const t2 = h.db.transaction((tx) => tx.query(`SET LOCAL application_name = 'race-2'`).then(() => tx.query(demote, [org, o2.id])));
+    const t2settled = t2.then(() => 'ok', (e: { code?: string }) => e.code);
+    await waitFor(async () => (await h.db.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'race-2' AND wait_event_type = 'Lock'`)).rows.length > 0, 'the second demotion to wait');
+    release();
+    await t1;
+    expect(await t2settled).toBe('23514');
+    const owners = await count(`SELECT 1 FROM organization_memberships WHERE org_id = $1 AND role = 'owner' AND is_active`, [org]);
+    expect(owners).toBe(1);
   });
 
   describe('invitations', () => {
