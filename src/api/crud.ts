@@ -6,7 +6,6 @@ import { checkCursorOrg, decodeCursor, encodeCursor } from './cursor.js';
 import { isScalar, type Scalar } from '../db/literal.js';
 import type { Principal } from './auth/principal.js';
 import { notFound } from './errors.js';
-import { rejectNul } from './no-nul.js';
 import type { RequestContext } from './request-context.js';
 import type { Operation, ResourceDef } from './resource.js';
 
@@ -77,7 +76,6 @@ export function registerResource(app: FastifyInstance, def: ResourceDef, columns
       },
     };
     app.get(base, {
-      preValidation: rejectNul,
       schema: {
         tags, summary: `List ${name}`, description: `${def.description}. Cursor-paginated: pass next_cursor as cursor for the next page.`,
         querystring: querySchema, params: paramsSchema(false),
@@ -155,7 +153,6 @@ export function registerResource(app: FastifyInstance, def: ResourceDef, columns
 
   if (ops.includes('get')) {
     app.get(`${base}/:id`, {
-      preValidation: rejectNul,
       schema: { tags, summary: `Get one of ${name}`, params: paramsSchema(true), response: { 200: { $ref: `${rowSchemaId}#` }, ...errorResponses } },
     }, async (req, reply) => {
       const params = req.params as Record<string, string>;
@@ -179,7 +176,6 @@ export function registerResource(app: FastifyInstance, def: ResourceDef, columns
   if (ops.includes('create')) {
     const required = writable.filter((c) => c.notNull && !c.hasDefault && !(def.parent && c.name === def.parent.column)).map((c) => c.name);
     app.post(base, {
-      preValidation: rejectNul,
       bodyLimit: undefined,
       schema: {
         tags, summary: `Create one of ${name}`, params: paramsSchema(false),
@@ -218,7 +214,6 @@ export function registerResource(app: FastifyInstance, def: ResourceDef, columns
 
   if (ops.includes('update')) {
     app.patch(`${base}/:id`, {
-      preValidation: rejectNul,
       schema: {
         tags, summary: `Change fields of one of ${name}`, params: paramsSchema(true),
         body: { type: 'object', additionalProperties: false, properties: bodyProps, minProperties: 1 },
@@ -249,7 +244,6 @@ export function registerResource(app: FastifyInstance, def: ResourceDef, columns
 
   if (ops.includes('delete')) {
     app.delete(`${base}/:id`, {
-      preValidation: rejectNul,
       schema: { tags, summary: `Delete one of ${name}`, params: paramsSchema(true), response: { 204: { type: 'null', description: 'deleted' }, ...errorResponses } },
     }, async (req, reply) => {
       const params = req.params as Record<string, string>;

@@ -12,6 +12,7 @@ import { requestContext } from './request-context.js';
 import { RESOURCES } from './resource.js';
 import { authRoutes } from './routes/auth.js';
 import { accountRoutes } from './routes/account.js';
+import { membersRoutes } from './routes/members.js';
 import { aiRoutes } from './routes/ai.js';
 import { blocksRoutes } from './routes/blocks.js';
 import { systemRoutes } from './routes/system.js';
@@ -180,6 +181,7 @@ export async function createApiServer(opts: ApiOptions): Promise<FastifyInstance
       });
       await authRoutes(api, opts.db, opts.lifetimes ?? DEFAULT_LIFETIMES, { ...DEFAULT_THROTTLE, ...opts.throttle });
       await accountRoutes(api, rc);
+      await membersRoutes(api, rc);
       for (const def of RESOURCES) registerResource(api, def, tables.get(def.table)!, rc);
       await aiRoutes(api, rc);
       await systemRoutes(api, rc);

@@ -36,12 +36,6 @@ export function parseExpiry(s: string, now = new Date()): Date {
   throw new RobbieverseError('E_USAGE', `--expires ${s}: not a lifetime or a future date`, { hint: 'examples: 90m, 12h, 30d, 2w, 1y, 2030-01-01' });
 }
 
-/** Where the API is expected, for the curl examples (the configured address; 0 = "wherever it runs"). */
-export function apiOrigin(cfg: Config): string {
-  const host = cfg.apiHost === '0.0.0.0' || cfg.apiHost === '::' ? '127.0.0.1' : cfg.apiHost;
-  return `http://${host}:${cfg.apiPort || 8787}`;
-}
-
 /** A shell-safe single-quoted string. */
 export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;

@@ -14,6 +14,7 @@ import { backupCommand, restoreCommand } from './commands/backup.js';
 import { serveCommand } from './commands/serve.js';
 import { orgsCommand } from './commands/orgs.js';
 import { usersCommand } from './commands/users.js';
+import { invitationsCommand } from './commands/invitations.js';
 import { keysCommand } from './commands/keys.js';
 import { errorJson, formatError, printJson } from './output.js';
 import { checkOptionValues } from './usage.js';
@@ -56,7 +57,7 @@ db.addCommand(migrateCommand())
 
 program.addCommand(upCommand()).addCommand(db).addCommand(schemaCommand());
 program.addCommand(blocksCommand());
-program.addCommand(serveCommand()).addCommand(orgsCommand()).addCommand(usersCommand()).addCommand(keysCommand()).addCommand(operatorsCommand());
+program.addCommand(serveCommand()).addCommand(orgsCommand()).addCommand(usersCommand()).addCommand(invitationsCommand()).addCommand(keysCommand()).addCommand(operatorsCommand());
 // Usage errors (unknown command or option, missing argument) exit with 2 at every level.
 const usageExit = (c: Command): void => {
   c.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));

@@ -152,9 +152,12 @@ describe(`API resources: sign in, create, read, update, delete (${engineName})`,
     await h.user(other, 'newcomer@acme.test', 'member');
     expect((await h.call('POST', '/api/members', { token: member.token, body: { email: 'newcomer@acme.test', role: 'member' } })).status).toBe(403);
     expect((await h.call('PATCH', '/api/organizations/current', { token: member.token, body: { name: 'Hijacked' } })).status).toBe(403);
-    const added = await h.call('POST', '/api/members', { token: owner.token, body: { email: 'newcomer@acme.test', role: 'viewer' } });
-    expect(added.status).toBe(201);
-    expect(added.body).toMatchObject({ email: 'newcomer@acme.test', role: 'viewer' });
+    // Adding someone is an invitation that they accept.
+    const invited = await h.call('POST', '/api/members', { token: owner.token, body: { email: 'newcomer@acme.test', role: 'viewer' } });
+    expect(invited.status).toBe(202);
+    expect(invited.body).toMatchObject({ email: 'newcomer@acme.test', role: 'viewer', status: 'pending' });
+    const accepted = await h.call('POST', `/api/invitations/${invited.body.id}/accept`, { token: await h.login('newcomer@acme.test') });
+    expect(accepted.status).toBe(200);
     const list = await h.call('GET', '/api/members', { token: member.token });
     expect(list.body.data.map((m: { email: string }) => m.email)).toContain('newcomer@acme.test');
     const renamed = await h.call('PATCH', '/api/organizations/current', { token: owner.token, body: { name: 'Acme Inc' } });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Queryable } from '../../db/types.js';
 import { atLeast, weaker, type Role } from '../auth/roles.js';
 import { insertApiKey } from '../auth/keys.js';
-import { ApiError, forbidden, notFound } from '../errors.js';
+import { forbidden, notFound } from '../errors.js';
 import type { RequestContext } from '../request-context.js';
 
 const uuid = { type: 'string', format: 'uuid' } as const;
@@ -103,79 +103,6 @@ export async function accountRoutes(api: FastifyInstance, rc: RequestContext): P
     if (!r) throw forbidden('only owners and admins change the organization');
     return r;
   }));
-
-  // Memberships -------------------------------------------------------------------------------
-  const members = (where: string) => `SELECT row_to_json(x) AS r FROM (
-      SELECT m.id, m.user_id, u.email, u.first_name, u.last_name, m.role, m.is_active, m.joined_at
-        FROM organization_memberships m JOIN users u ON u.id = m.user_id
-       WHERE m.org_id = app_current_org_id() AND ${where}) x`;
-  const memberSelect = members('m.id = $1');
-  api.get('/members', { schema: { tags: ['Organizations'], summary: 'Members of the current organization', response: err } }, async (req) =>
-    rc.run(req, 'viewer', async (tx) => {
-      const { rows } = await tx.query<{ r: unknown }>(members('true') + ' ORDER BY x.email', []);
-      return { data: rows.map((r) => r.r), next_cursor: null };
-    }));
-
-  const roleEnum = { type: 'string', enum: ['owner', 'admin', 'member', 'viewer'] } as const;
-  api.post('/members', {
-    schema: {
-      tags: ['Organizations'], summary: 'Add an existing account to the current organization (admin)',
-      body: { type: 'object', additionalProperties: false, required: ['email'], properties: { email: { type: 'string', minLength: 3, maxLength: 255 }, role: roleEnum } },
-      response: err,
-    },
-  }, async (req, reply) => {
-    const b = req.body as { email: string; role?: Role };
-    const r = await rc.run(req, 'admin', async (tx, p) => {
-      const role = b.role ?? 'member';
-      if (role === 'owner' && p.role !== 'owner') throw forbidden('only an owner may make someone an owner');
-      const id = (await tx.query<{ id: string | null }>(`SELECT app_user_id_by_email($1) AS id`, [b.email])).rows[0]?.id;
-      if (!id) throw new ApiError(404, 'not_found', 'there is no account with that e-mail; create it with `robbieverse users create --email … --org …`');
-      const m = await tx.query<{ id: string }>(
-        `INSERT INTO organization_memberships (org_id, user_id, role, invited_by) VALUES ($1, $2, $3, $4) RETURNING id`,
-        [p.orgId, id, role, p.userId],
-      );
-      return one(tx, memberSelect, [m.rows[0]!.id]);
-    });
-    reply.code(201);
-    return r;
-  });
-
-  async function guardOwnerChange(tx: Queryable, actor: Role, id: string, next: { role?: Role; remove?: boolean; is_active?: boolean }): Promise<void> {
-    const cur = (await tx.query<{ role: Role; owners: number }>(
-      `SELECT m.role, (SELECT count(*)::int FROM organization_memberships o WHERE o.org_id = m.org_id AND o.role = 'owner' AND o.is_active) AS owners
-         FROM organization_memberships m WHERE m.id = $1 AND m.org_id = app_current_org_id()`, [id])).rows[0];
-    if (!cur) throw notFound(`membership ${id}`);
-    const touchesOwner = cur.role === 'owner' || next.role === 'owner';
-    if (touchesOwner && actor !== 'owner') throw forbidden('only an owner may change or remove an owner');
-    const losesOwner = cur.role === 'owner' && (next.remove || next.is_active === false || (next.role !== undefined && next.role !== 'owner'));
-    if (losesOwner && cur.owners <= 1) throw new ApiError(409, 'last_owner', 'an organization keeps at least one owner; make someone else owner first');
-  }
-
-  api.patch('/members/:id', {
-    schema: {
-      tags: ['Organizations'], summary: 'Change a member\'s role or deactivate them (admin)', params: idParams,
-      body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { role: roleEnum, is_active: { type: 'boolean' } } },
-      response: err,
-    },
-  }, async (req) => {
-    const id = (req.params as { id: string }).id;
-    const b = req.body as { role?: Role; is_active?: boolean };
-    return rc.run(req, 'admin', async (tx, p) => {
-      await guardOwnerChange(tx, p.role, id, b);
-      await tx.query(`UPDATE organization_memberships SET role = coalesce($2, role), is_active = coalesce($3, is_active) WHERE id = $1`, [id, b.role ?? null, b.is_active ?? null]);
-      return one(tx, memberSelect, [id]);
-    });
-  });
-
-  api.delete('/members/:id', { schema: { tags: ['Organizations'], summary: 'Remove a member (admin)', params: idParams, response: err } }, async (req, reply) => {
-    const id = (req.params as { id: string }).id;
-    await rc.run(req, 'admin', async (tx, p) => {
-      await guardOwnerChange(tx, p.role, id, { remove: true });
-      await tx.query(`DELETE FROM organization_memberships WHERE id = $1`, [id]);
-    });
-    reply.code(204);
-    return null;
-  });
 
   // API keys ----------------------------------------------------------------------------------
   const keySelect = `SELECT row_to_json(x) AS r FROM (SELECT id, name, key_prefix, role, created_at, expires_at, revoked_at, last_used_at FROM api_keys k WHERE %) x`;

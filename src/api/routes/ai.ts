@@ -2,14 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { notFound } from '../errors.js';
 import type { RequestContext } from '../request-context.js';
 import { isUuid } from '../ids.js';
-import { rejectNul } from '../no-nul.js';
 
 const err = { '4xx': { $ref: 'error#' } } as const;
 
 /** AI personalities' live state and AI usage totals. */
 export async function aiRoutes(api: FastifyInstance, rc: RequestContext): Promise<void> {
   api.get('/personalities/:id/state', {
-    preValidation: rejectNul,
     schema: {
       tags: ['AI'], summary: 'Current state of a personality (network-wide) and toward you',
       params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1, maxLength: 100, description: 'personality id or slug' } } },
@@ -34,7 +32,6 @@ export async function aiRoutes(api: FastifyInstance, rc: RequestContext): Promis
   });
 
   api.get('/ai-usage/summary', {
-    preValidation: rejectNul,
     schema: {
       tags: ['AI'], summary: 'AI calls, tokens and cost per model over a period (default: the last 30 days)',
       querystring: {

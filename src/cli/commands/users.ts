@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import { createUser, findOrganization, generatePassword, setPassword } from '../../api/accounts.js';
 import { ROLES, type Role } from '../../api/auth/roles.js';
 import { listUsers } from '../../admin/list.js';
-import { apiOrigin, loginCurl, readSecretFromStdin, withAccountsDatabase } from '../admin.js';
+import { loginCurl, readSecretFromStdin, withAccountsDatabase } from '../admin.js';
+import { apiOriginInUse } from '../api-address.js';
 import { action, dbOptions, type DbCommandOptions } from '../context.js';
 import { color, printJson, renderTable } from '../output.js';
 
@@ -22,19 +23,20 @@ Examples:
   return users;
 }
 
-type CreateOpts = DbCommandOptions & { email: string; org: string; role: Role; firstName?: string; lastName?: string; passwordStdin?: boolean };
+type CreateOpts = DbCommandOptions & { email: string; org: string; role?: Role; firstName?: string; lastName?: string; passwordStdin?: boolean };
 
 function createCmd(): Command {
   const cmd = new Command('create')
     .summary('create a user in an organization')
     .description(
       'Creates an account with a membership in --org. Without --password-stdin a strong password is generated ' +
-        'and printed once. If the e-mail already has an account, only the membership is added (its password ' +
-        'is left as it is).',
+        'and printed once. If the e-mail already has an account, the account is left as it is: a missing ' +
+        'membership in --org is added, and an existing one changes only when --role is given (an organization ' +
+        'always keeps at least one owner, so its last owner cannot be demoted).',
     )
     .requiredOption('--email <email>', 'e-mail address (the sign-in name)')
     .requiredOption('--org <id|name>', 'organization, by id or exact name')
-    .addOption(new Option('--role <role>', 'role in the organization').choices([...ROLES].reverse()).default('member'))
+    .addOption(new Option('--role <role>', 'role in the organization (new membership: member)').choices([...ROLES].reverse()))
     .option('--first-name <name>', 'first name')
     .option('--last-name <name>', 'last name')
     .option('--password-stdin', 'read the password from stdin instead of generating one')
@@ -43,6 +45,7 @@ Examples:
   $ robbieverse users create --email ann@acme.example --org "Acme Ltd" --role owner --first-name Ann
   $ printf '%s' "$ANN_PASSWORD" | robbieverse users create --email ann@acme.example --org "Acme Ltd" --password-stdin
   $ robbieverse users create --email bot@acme.example --org 0b1c…-uuid --role viewer --json
+  $ robbieverse users create --email ann@acme.example --org "Acme Ltd" --role admin   # existing account: change the role
 
 Roles: owner (everything, incl. the organization itself) · admin (members, API keys, all data)
        member (read and write data) · viewer (read only)`);
@@ -56,12 +59,14 @@ Roles: owner (everything, incl. the organization itself) · admin (members, API 
         const u = await createUser(db, { email: o.email, password, orgId: org.id, role: o.role, firstName: o.firstName, lastName: o.lastName });
         const shown = !u.existed && !chosen ? password : undefined;
         if (o.json) {
-          printJson({ id: u.id, email: u.email, org_id: org.id, organization: org.name, role: u.role, existed: u.existed, ...(shown ? { password: shown } : {}) });
+          printJson({ id: u.id, email: u.email, org_id: org.id, organization: org.name, role: u.role, existed: u.existed, membership: u.membership, ...(u.previousRole ? { previousRole: u.previousRole } : {}), ...(shown ? { password: shown } : {}) });
           return;
         }
         const out: string[] = [];
         if (u.existed) {
-          out.push(`${color.green('✓')} ${u.email} already had an account; it is now ${u.role} in ${org.name}`);
+          if (u.membership === 'unchanged') out.push(`${color.green('✓')} ${u.email} already had an account and is ${u.role} in ${org.name}; nothing changed${o.role ? '' : ' (pass --role to change the role)'}`);
+          else if (u.membership === 'role_changed') out.push(`${color.green('✓')} ${u.email} already had an account; its role in ${org.name} changed from ${u.previousRole} to ${u.role}`);
+          else out.push(`${color.green('✓')} ${u.email} already had an account; it is now ${u.role} in ${org.name}`);
           out.push(color.dim(`  its password was not changed${chosen ? ' (the one given on stdin was not used)' : ''}; to set one: robbieverse users passwd --email ${u.email}`));
         } else {
           out.push(`${color.green('✓')} created ${u.email}, ${u.role} in ${org.name}`);
@@ -70,7 +75,7 @@ Roles: owner (everything, incl. the organization itself) · admin (members, API 
             out.push(`  password:  ${shown}`);
             out.push(color.yellow(`  shown once: store it now (change it with robbieverse users passwd --email ${u.email})`));
           }
-          out.push(`  sign in:   ${loginCurl(apiOrigin(cfg), u.email, shown ?? '…')}`);
+          out.push(`  sign in:   ${loginCurl(apiOriginInUse(cfg), u.email, shown ?? '…')}`);
         }
         process.stdout.write(out.join('\n') + '\n');
       });
