@@ -62,16 +62,21 @@ export async function createApiServer(opts: ApiOptions): Promise<FastifyInstance
     frameworkErrors: (error, req, reply) => {
       const status = (error as FastifyError).statusCode ?? 400;
       const body: ErrorBody = { error: { code: status === 414 ? 'uri_too_long' : 'bad_request', message: error.message, request_id: String(req.id) } };
+      reply.header('x-request-id', String(req.id));
       (reply as unknown as { code(n: number): { type(t: string): { send(b: unknown): void } } }).code(status).type('application/json').send(body);
     },
     clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       const reason = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+      const requestId = randomUUID();
       const body = JSON.stringify({
-        error: { code: status === 431 ? 'headers_too_large' : 'bad_request', message: status === 431 ? 'the request headers (or its URL) are too large' : 'the request could not be parsed as HTTP', request_id: randomUUID() },
+        error: { code: status === 431 ? 'headers_too_large' : 'bad_request', message: status === 431 ? 'the request headers (or its URL) are too large' : 'the request could not be parsed as HTTP', request_id: requestId },
       });
       if (socket.writable) {
-        socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        socket.end(
+          `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+            `X-Request-Id: ${requestId}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+        );
       } else socket.destroy();
     },
   };

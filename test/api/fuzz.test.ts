@@ -143,13 +143,13 @@ describe(`fuzz of every API route (${engineName}); seed ${SEED}, ${RUNS} request
       ['GET', '/api/personalities?slug=a%00b', undefined, 'querystring.slug'],
       ['GET', '/api/personalities/a%00b/state', undefined, 'params.id'],
       ['POST', '/api/contacts', { first_name: 'a\u0000', last_name: 'b' }, 'body.first_name'],
-      ['POST', '/api/contacts', { first_name: 'a', last_name: 'b', tags: ['ok', '\u0000'] }, 'body.tags[1]'],
-      ['POST', '/api/tasks', { title: 't', metadata: { nested: { '\u0000': 1 } } }, 'body.metadata.nested.\u0000'],
+      ['POST', '/api/contacts', { first_name: 'a', last_name: 'b', tags: ['ok', '\u0000'] }, 'body.tags.1'],
+      ['POST', '/api/tasks', { title: 't', metadata: { nested: { '\u0000': 1 } } }, 'body.metadata.nested'],
     ];
     for (const [method, path, body, at] of cases) {
       const r = await h.call(method, path, { token: tokens.admin, body });
       expect(r.status, `${method} ${path}`).toBe(400);
-      expect(r.body.error).toMatchObject({ code: 'validation_failed', message: expect.stringContaining('must not contain NUL characters') });
+      expect(r.body.error).toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/NUL character/) });
       expect(r.body.error.details[0].path).toBe(at);
     }
   });

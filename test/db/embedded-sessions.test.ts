@@ -223,6 +223,35 @@ describe.skipIf(onPostgres)('embedded database: every client is a session of its
     expect(got.sort()).toEqual(['from-process', 'from-socket']);
   });
 
+  it('hostile bytes on the socket end that connection with a protocol error; everyone else goes on', async () => {
+    const net = await import('node:net');
+    const startup = (params: Buffer) => {
+      const b = Buffer.alloc(8);
+      b.writeInt32BE(8 + params.length, 0);
+      b.writeInt32BE(196608, 4);
+      return Buffer.concat([b, params]);
+    };
+    const sends: [Buffer, RegExp][] = [
+      [Buffer.from('GET / HTTP/1.1\r\n\r\n'), /C08P01/],
+      [Buffer.alloc(8, 0xff), /C08P01/],
+      [startup(Buffer.from([0])), /C28000/],
+      [startup(Buffer.from('user\0postgres\0database\0other\0\0')), /C3D000/],
+      [Buffer.concat([startup(Buffer.from('user\0postgres\0\0')), Buffer.from('p\0\0\0\x10SCRAM-SHA-1\0\0\0\0\0')]), /C28000/],
+    ];
+    for (const [bytes, expected] of sends) {
+      const reply = await new Promise<string>((resolve) => {
+        const s = net.connect(socket.port, '127.0.0.1', () => s.write(bytes));
+        let out = '';
+        s.on('data', (d) => (out += d.toString('latin1')));
+        s.on('close', () => resolve(out));
+        s.on('error', () => {});
+      });
+      expect(reply).toMatch(expected);
+      expect(reply).toMatch(/SFATAL/);
+    }
+    expect((await (await client()).query('SELECT 1 AS one')).rows[0].one).toBe(1);
+  });
+
   it('refuses wrong credentials with PostgreSQL\'s error', async () => {
     await expect(client('wrong')).rejects.toMatchObject({ code: '28P01' });
     const other = new pg.Client({ host: '127.0.0.1', port: socket.port, user: 'mallory', password: PASSWORD, database: 'postgres' });

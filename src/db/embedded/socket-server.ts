@@ -81,6 +81,12 @@ class SocketSession implements SessionToken {
   ) {
     this.name = `socket:${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
+    // A connection must sign in promptly: one that does not is not left holding a slot.
+    const handshake = setTimeout(() => {
+      if (this.phase !== 'ready' && this.phase !== 'closed') this.fatal('08P01', 'the connection did not sign in within 10 s');
+    }, 10_000);
+    handshake.unref();
+    socket.once('close', () => clearTimeout(handshake));
     socket.on('data', (d) => this.onData(d));
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
@@ -143,6 +149,10 @@ class SocketSession implements SessionToken {
       }
       const params = parseStartupParams(body);
       this.user = params.user ?? '';
+      if (!this.user) {
+        this.fatal('28000', 'no PostgreSQL user name specified in startup packet', 'connect as user postgres');
+        return false;
+      }
       const database = params.database || this.user;
       if (database !== 'postgres') {
         this.fatal('3D000', `database "${database}" does not exist`, 'the embedded database is named postgres');
