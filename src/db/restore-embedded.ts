@@ -3,7 +3,7 @@ import path from 'node:path';
 import { RobbieverseError } from '../errors.js';
 import type { MigrationFile } from '../migrate/files.js';
 import { readHistory } from '../migrate/history.js';
-import { planMigrations } from '../migrate/plan.js';
+import { checkBackupHistory } from './restore-server.js';
 import { PgliteDb } from './pglite.js';
 import { checkDataDirArchive, type ArchiveEntry } from './restore-archive.js';
 import { asideDirName, completeSwap, fsyncPath, LIVE, newDirName, recoverInterruptedRestore, writeJournal, type RestoreJournal, type SwapStep } from './restore-journal.js';
@@ -71,21 +71,7 @@ async function checkCopy(dir: string, file: string, pgVersion: string, files: Mi
   }
   try {
     await db.query('SELECT count(*)::int AS n FROM pg_catalog.pg_class');
-    const history = await readHistory(db);
-    const plan = planMigrations(files, history);
-    if (plan.drift.length) {
-      throw new RobbieverseError(
-        'E_MIGRATION_DRIFT',
-        `refusing to restore ${file}: its migration history does not fit this version of robbieverse:\n` + plan.drift.map((d) => `  - ${d.message}`).join('\n'),
-        {
-          hint: plan.drift.some((d) => d.kind === 'ahead')
-            ? 'the backup was made by a newer robbieverse: restore it with that version; nothing was changed'
-            : 'restore it with the robbieverse version (or --migrations) that made it; nothing was changed',
-          details: { drift: plan.drift },
-        },
-      );
-    }
-    return { applied: history.length, pending: plan.pending.length };
+    return checkBackupHistory(file, files, await readHistory(db));
   } finally {
     await db.close();
   }

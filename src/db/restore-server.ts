@@ -34,9 +34,11 @@ export function dumpHistory(file: string): AppliedMigration[] {
   return out;
 }
 
-/** Refuses a server archive whose migration history does not fit `files` (edited, missing, newer than the code). */
-export function checkDumpHistory(file: string, files: MigrationFile[]): { applied: number; pending: number } {
-  const history = dumpHistory(file);
+/**
+ * Refuses a backup whose migration history does not fit `files` (edited, missing, newer than the
+ * code): the check both kinds of restore make before they touch anything.
+ */
+export function checkBackupHistory(file: string, files: MigrationFile[], history: AppliedMigration[]): { applied: number; pending: number } {
   const plan = planMigrations(files, history);
   if (plan.drift.length) {
     throw new RobbieverseError(
@@ -51,4 +53,9 @@ export function checkDumpHistory(file: string, files: MigrationFile[]): { applie
     );
   }
   return { applied: history.length, pending: plan.pending.length };
+}
+
+/** Refuses a server archive whose migration history does not fit `files`. */
+export function checkDumpHistory(file: string, files: MigrationFile[]): { applied: number; pending: number } {
+  return checkBackupHistory(file, files, dumpHistory(file));
 }

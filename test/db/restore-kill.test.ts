@@ -52,8 +52,8 @@ describe.skipIf(onPostgres)('db restore killed at any moment leaves the old data
     const r = await runCli(['db', 'query', `SELECT count(*)::int AS n, min(note) AS first FROM t`, '--json', '--home', home]);
     expect(r.code, r.stderr).toBe(0);
     const row = json(r).rows[0];
-    // Only pgdata and the kept previous directory remain: no journal, no half-built copy.
-    expect(fs.readdirSync(home).filter((n) => n !== 'pgdata' && !n.startsWith('pgdata.replaced-'))).toEqual([]);
+    // Only pgdata, the kept previous directory and the socket password remain: no journal, no half-built copy.
+    expect(fs.readdirSync(home).filter((n) => n !== 'pgdata' && n !== 'pgpass' && !n.startsWith('pgdata.replaced-'))).toEqual([]);
     return row;
   };
 
