@@ -254,9 +254,12 @@ export async function upgradeLegacy(db: Db, opts: UpgradeOptions): Promise<Upgra
               NEW.org_id := parent;
               RETURN NEW;
             END IF;
-            IF session_org IS NOT NULL AND to_regclass('organizations') IS NOT NULL
-               AND EXISTS (SELECT 1 FROM organizations WHERE id = session_org) THEN
-              NEW.org_id := session_org; RETURN NEW;
+            -- Nested: PL/pgSQL plans a condition as a whole, and before the migrations there is no
+            -- organizations table to plan a query on (a legacy user insert then failed).
+            IF session_org IS NOT NULL AND to_regclass('public.organizations') IS NOT NULL THEN
+              IF EXISTS (SELECT 1 FROM organizations WHERE id = session_org) THEN
+                NEW.org_id := session_org; RETURN NEW;
+              END IF;
             END IF;
             IF TG_TABLE_NAME IN ('conversations', 'integrations', 'webhooks') AND (to_jsonb(NEW) ->> 'user_id') IS NOT NULL THEN
               SELECT org_id INTO parent FROM users WHERE id = (to_jsonb(NEW) ->> 'user_id')::uuid;
