@@ -77,6 +77,7 @@ describe.skipIf(!onPostgres)('legacy upgrade online: a concurrent writer keeps w
     const slow: string[] = [];
     const waits: number[] = [];
     let failures = 0;
+    let usersAdded = 0;
     const loop = (async () => {
       while (!stop) {
         const t0 = performance.now();
@@ -87,6 +88,17 @@ describe.skipIf(!onPostgres)('legacy upgrade online: a concurrent writer keeps w
           if (failures <= 3) console.log(`insert during the upgrade failed: ${(err as Error).message}`);
         }
         waits.push(performance.now() - t0);
+        // Now and then a new legacy user (no membership, no org_id) and, next, a conversation of theirs.
+        if (waits.length % 25 === 1) {
+          try {
+            const u = await writer.query(`INSERT INTO users (username, email, password_hash) VALUES ('w_' || gen_random_uuid(), 'w_' || gen_random_uuid() || '@aurora.example', 'x') RETURNING id`);
+            await writer.query(`INSERT INTO conversations (user_id, title) VALUES ($1, 'a new user during the upgrade')`, [u.rows[0].id]);
+            usersAdded++;
+          } catch (err) {
+            failures++;
+            if (failures <= 3) console.log(`user + conversation insert during the upgrade failed: ${(err as Error).message}`);
+          }
+        }
         if (performance.now() - t0 > 300) slow.push(`${((t0 - started) / 1000).toFixed(1)}s: waited ${(performance.now() - t0).toFixed(0)} ms`);
         await new Promise((r) => setTimeout(r, 5));
       }
@@ -95,6 +107,11 @@ describe.skipIf(!onPostgres)('legacy upgrade online: a concurrent writer keeps w
     stop = true;
     await loop;
     const added = await writer.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE org_id IS NULL)::int AS nulls FROM messages WHERE content = 'written during the upgrade'`);
+    const convs = await writer.query(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE m.role = 'member' AND m.is_active)::int AS members
+         FROM conversations c LEFT JOIN organization_memberships m ON m.org_id = c.org_id AND m.user_id = c.user_id
+        WHERE c.title = 'a new user during the upgrade'`,
+    );
     await writer.end();
     const worst = Math.max(...waits);
     console.log(`online upgrade: ${waits.length} inserts during the upgrade, worst ${worst.toFixed(0)} ms, ${failures} failed`);
@@ -105,5 +122,7 @@ describe.skipIf(!onPostgres)('legacy upgrade online: a concurrent writer keeps w
     expect(worst).toBeLessThan(1000);
     expect(added.rows[0].n).toBe(waits.length);
     expect(added.rows[0].nulls).toBe(0);
+    expect(usersAdded).toBeGreaterThan(0);
+    expect(convs.rows[0]).toEqual({ n: usersAdded, members: usersAdded });
   });
 });

@@ -9,6 +9,7 @@ import type { MigrationFile } from '../files.js';
 import { migrate, type MigrateEvent } from '../runner.js';
 import { rowHash, setChecksumSession, tableChecksum, type TableChecksum } from './checksum.js';
 import { AURORA_SIGNATURE, detectDatabaseState } from './detect.js';
+import { addLegacyUserKeys } from './user-keys.js';
 
 /** SCHEMA.md's Default Organization: every legacy row belongs to it. */
 export const DEFAULT_ORG_ID = '00000000-0000-4000-8000-000000000001';
@@ -30,8 +31,8 @@ const LEGACY_ACCESS_INDEXES: [string, string][] = [
 /** One upgrader at a time ('RBVS', 2); the migrations it runs take ('RBVS', 1). */
 const UPGRADE_LOCK: [number, number] = [0x52425653, 2];
 
-export type UpgradeStep = 'backup' | 'baseline' | 'prepare' | 'unique-keys' | 'migrate' | 'backfill' | 'memberships' | 'validate' | 'not-null' | 'indexes' | 'verify';
-const STEPS: UpgradeStep[] = ['backup', 'baseline', 'prepare', 'unique-keys', 'migrate', 'backfill', 'memberships', 'validate', 'not-null', 'indexes', 'verify'];
+export type UpgradeStep = 'backup' | 'baseline' | 'prepare' | 'unique-keys' | 'migrate' | 'backfill' | 'memberships' | 'user-keys' | 'validate' | 'not-null' | 'indexes' | 'verify';
+const STEPS: UpgradeStep[] = ['backup', 'baseline', 'prepare', 'unique-keys', 'migrate', 'backfill', 'memberships', 'user-keys', 'validate', 'not-null', 'indexes', 'verify'];
 
 export type UpgradeEvent =
   | { type: 'detected'; resumed: boolean }
@@ -254,9 +255,12 @@ export async function upgradeLegacy(db: Db, opts: UpgradeOptions): Promise<Upgra
               NEW.org_id := parent;
               RETURN NEW;
             END IF;
-            IF session_org IS NOT NULL AND to_regclass('organizations') IS NOT NULL
-               AND EXISTS (SELECT 1 FROM organizations WHERE id = session_org) THEN
-              NEW.org_id := session_org; RETURN NEW;
+            -- Nested: PL/pgSQL plans a condition as a whole, and before the migrations there is no
+            -- organizations table to plan a query on (a legacy user insert then failed).
+            IF session_org IS NOT NULL AND to_regclass('public.organizations') IS NOT NULL THEN
+              IF EXISTS (SELECT 1 FROM organizations WHERE id = session_org) THEN
+                NEW.org_id := session_org; RETURN NEW;
+              END IF;
             END IF;
             IF TG_TABLE_NAME IN ('conversations', 'integrations', 'webhooks') AND (to_jsonb(NEW) ->> 'user_id') IS NOT NULL THEN
               SELECT org_id INTO parent FROM users WHERE id = (to_jsonb(NEW) ->> 'user_id')::uuid;
@@ -393,6 +397,15 @@ export async function upgradeLegacy(db: Db, opts: UpgradeOptions): Promise<Upgra
         );
         return { memberships: r.rowCount };
       });
+
+      // 7b. Users named on the legacy rows are members of the row's organization (what 029 does on
+      //     a fresh install), and a user the legacy application inserts gets its membership at once.
+      await run('user-keys', () =>
+        addLegacyUserKeys(s, {
+          ddl: (sql) => ddl(sql),
+          buildIndex: (name, on) => buildIndex(s, server, name, `CREATE INDEX ${server ? 'CONCURRENTLY ' : ''}IF NOT EXISTS ${quote(name)} ${on}`, warnings),
+        }),
+      );
 
       // 8. Validate what was added NOT VALID (reads and writes continue during the scans).
       await run('validate', async () => {
@@ -545,10 +558,11 @@ async function checkInvariants(s: Queryable): Promise<UpgradeReport['invariants'
   // The legacy application's inserts keep working, in a transaction that is rolled back.
   await s.exec('BEGIN');
   try {
-    const u = await s.query<{ org_id: string }>(
-      `INSERT INTO users (username, email, password_hash) VALUES ('upgrade-smoke', 'upgrade-smoke@example.invalid', 'x') RETURNING org_id`,
+    const u = await s.query<{ id: string; org_id: string }>(
+      `INSERT INTO users (username, email, password_hash) VALUES ('upgrade-smoke', 'upgrade-smoke@example.invalid', 'x') RETURNING id, org_id`,
     );
-    const c = await s.query<{ id: string; org_id: string }>(`INSERT INTO conversations (title) VALUES ('smoke') RETURNING id, org_id`);
+    // The new user's own conversation: the user became a member when inserted, so the composite key holds.
+    const c = await s.query<{ id: string; org_id: string }>(`INSERT INTO conversations (user_id, title) VALUES ($1, 'smoke') RETURNING id, org_id`, [u.rows[0]!.id]);
     const m = await s.query<{ org_id: string }>(`INSERT INTO messages (conversation_id, role, content) VALUES ($1, 'user', 'smoke') RETURNING org_id`, [c.rows[0]!.id]);
     const ok = [u.rows[0]!.org_id, c.rows[0]!.org_id, m.rows[0]!.org_id].every((o) => o === DEFAULT_ORG_ID);
     out.push({ name: 'legacy inserts without org_id land in the Default Organization', ok });
