@@ -180,6 +180,27 @@ describe.skipIf(onPostgres)('embedded database: every client is a session of its
     expect((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM probe WHERE who = 'before-slow'`)).rows[0]!.n).toBe(1);
   });
 
+  it('Ctrl-C in psql cancels its running statement (57014); the database goes on', async () => {
+    const psql = spawn('psql', [`host=127.0.0.1 port=${socket.port} user=postgres dbname=postgres`, '-X'], {
+      env: { ...process.env, PGPASSWORD: PASSWORD },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    psql.stdout.on('data', (d) => (out += d));
+    psql.stderr.on('data', (d) => (out += d));
+    const closed = new Promise<number | null>((r) => psql.on('close', r));
+    psql.stdin.write('SELECT pg_sleep(20);\n');
+    await waitFor(() => db.embedded.arbiter.holding?.name.startsWith('socket:'), 'the statement to run');
+    const t0 = Date.now();
+    psql.kill('SIGINT');
+    await waitFor(() => /canceling statement due to user request/.test(out), 'the cancel');
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    // psql stops a script after Ctrl-C (its exit code 3); the database serves the next client.
+    psql.stdin.end();
+    expect(await closed, out).toBe(3);
+    expect((await (await client()).query("SELECT 'after' AS x")).rows[0].x).toBe('after');
+  });
+
   it('a socket client\'s session settings are its own', async () => {
     const a = await client();
     const b = await client();

@@ -260,7 +260,10 @@ class SocketSession implements SessionToken {
       engine.arbiter.release(this);
       if (e.code === '57014') {
         if (wasHolding) this.fatal('57014', `${e.message}; its transaction was rolled back and the connection closed`);
-        else this.write(Buffer.concat([errorResponse('ERROR', '57014', e.message, `the embedded database ends statements after ${this.server.o.statementTimeoutMs} ms (ROBBIEVERSE_STATEMENT_TIMEOUT_MS)`), readyForQuery('I')]));
+        else {
+          const hint = /statement timeout/.test(e.message) ? `the embedded database ends statements after ${this.server.o.statementTimeoutMs} ms (ROBBIEVERSE_STATEMENT_TIMEOUT_MS)` : undefined;
+          this.write(Buffer.concat([errorResponse('ERROR', '57014', e.message, hint), readyForQuery('I')]));
+        }
       } else this.fatal('XX000', `the embedded database failed: ${e.message}`);
       return;
     }
