@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config.js';
+import { isAlive as alive } from '../db/home-lock.js';
 
 /**
  * Where the HTTP API really is. `up` and `serve` record the address they listen on (next to the
@@ -24,15 +25,6 @@ function addressFile(t: DatabaseTarget): string | undefined {
   const u = new URL(t.url);
   u.password = '';
   return path.join(os.tmpdir(), `robbieverse-api-${createHash('sha256').update(u.toString()).digest('hex').slice(0, 16)}.json`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** An origin a browser or curl on this machine can use: a wildcard address becomes loopback. */

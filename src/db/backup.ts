@@ -11,6 +11,7 @@ import { checkDumpHistory } from './restore-server.js';
 import { checkDataDirArchive } from './restore-archive.js';
 import { fsyncPath, stamp } from './restore-journal.js';
 import { detectCapabilities, type Db } from './types.js';
+import { isAlive as alive } from './home-lock.js';
 
 export interface BackupInfo {
   path: string;
@@ -49,15 +50,6 @@ export function prepareBackupDir(dir: string): void {
 }
 
 const PARTIAL_RE = /^\..+\.(\d+)-[0-9a-f]{8}\.partial$/;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Temporary files of backups whose process was killed (kill -9 mid-backup): never a backup, removed. */
 function removeStalePartials(dir: string): void {

@@ -20,7 +20,8 @@ export function lockPath(home: string): string {
   return path.join(home, 'lock.json');
 }
 
-function isAlive(pid: number): boolean {
+/** Whether process `pid` exists on this machine (EPERM: it does, owned by someone else). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
