@@ -1,0 +1,21 @@
+import { PgliteDb } from '/work/main/dist/db/pglite.js';
+import { PostgresDb } from '/work/main/dist/db/postgres.js';
+import { migrate } from '/work/main/dist/migrate/runner.js';
+import { embeddedMigrations } from '/work/main/dist/migrate/embedded.js';
+import pg from 'pg';
+const which = process.argv[2];
+let db;
+if (which === 'pg') {
+  const a = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL }); await a.connect();
+  await a.query('DROP DATABASE IF EXISTS smoke WITH (FORCE)'); await a.query('CREATE DATABASE smoke'); await a.end();
+  const u = new URL(process.env.TEST_DATABASE_URL); u.pathname = '/smoke';
+  db = await PostgresDb.open(u.toString());
+} else db = await PgliteDb.open();
+await migrate(db, { files: embeddedMigrations() });
+console.log((await db.query(`select sync.become_hub() id`)).rows);
+console.log((await db.query(`select table_name, rank from sync.tables order by rank desc limit 5`)).rows);
+await db.exec(`insert into organizations (id, name, slug) values ('00000000-0000-4000-8000-0000000000aa','X','x-org')`).catch(e=>console.log(e.message));
+console.log((await db.query(`select op, table_name, hlc, sync.hlc_encode(hlc) from sync.change_log`)).rows);
+console.log((await db.query(`select tgname, pg_get_triggerdef(oid) d from pg_trigger where tgrelid='deals'::regclass and not tgisinternal`)).rows.map(r=>r.d));
+console.log((await db.query(`select sync.schema_version()`)).rows);
+await db.close();
