@@ -35,7 +35,7 @@ DECLARE bad text;
 BEGIN
   SELECT string_agg(m.name, ', ' ORDER BY m.version) INTO bad
     FROM robbieverse_meta.schema_migrations m
-   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', 'dd4876bfaf6a8384bf35d14730a9d82631f5ce011e5ebb4f3a78321cbaf3ff8a'));
+   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', '97a87e244fc3c8c2bb1481e765ff9c36df64e5baf18cff58c3f968ea7cbf5723'));
   IF bad IS NOT NULL THEN
     RAISE EXCEPTION 'robbieverse: applied migrations differ from this bundle: %', bad
       USING HINT = 'run robbieverse db status against this database; nothing was changed';
@@ -7434,7 +7434,8 @@ CREATE FUNCTION sync.record_conflict(p_table text, p_record uuid, p_type text,
 LANGUAGE plpgsql AS $$
 DECLARE
   v_self uuid := (SELECT node_id FROM sync.local);
-  v_hub  boolean := (SELECT role = 'hub' FROM sync.local);
+  v_hub  uuid := (SELECT CASE WHEN role = 'hub' THEN node_id ELSE hub_node_id END FROM sync.local);
+  v_loser_is_hub boolean := p_loser_node = v_hub;
 BEGIN
   -- master_data / replica_data: the hub's and the node's images where one side is the hub,
   -- else winner / loser. Both images are always kept.
@@ -7443,8 +7444,8 @@ BEGIN
                                      master_data, replica_data, resolution, resolved_data, resolved_by, resolved_at)
   VALUES (p_table, p_record, p_loser_node, p_winner_node, p_type, v_self,
           p_winner_node, sync.hlc_encode(p_winner_hlc), p_loser_node, sync.hlc_encode(p_loser_hlc),
-          CASE WHEN v_hub THEN p_winner_row ELSE p_loser_row END,
-          CASE WHEN v_hub THEN p_loser_row ELSE p_winner_row END,
+          CASE WHEN v_loser_is_hub THEN p_loser_row ELSE p_winner_row END,
+          CASE WHEN v_loser_is_hub THEN p_winner_row ELSE p_loser_row END,
           'newest_wins', p_winner_row, 'sync-service', now())
   ON CONFLICT (table_name, record_id, loser_node_id, loser_hlc) DO NOTHING;
 END
@@ -7592,7 +7593,7 @@ BEGIN
       v_parked := v_parked + 1;
       CONTINUE;
     END IF;
-    v_result := sync.apply_one(c, v_cols);
+    SELECT a.p_cols, a.result INTO v_cols, v_result FROM sync.apply_one(c, v_cols) a;
     IF v_result = 'applied' THEN v_applied := v_applied + 1;
     ELSIF v_result = 'discarded' THEN v_lost := v_lost + 1;
     ELSIF v_result = 'parked' THEN v_parked := v_parked + 1;
@@ -7603,7 +7604,7 @@ BEGIN
 
   -- Parked changes whose parent may have arrived meanwhile (not clock skew: that waits for an operator).
   FOR p IN SELECT * FROM sync.parked WHERE reason <> 'clock_skew' ORDER BY id LOOP
-    v_result := sync.apply_one(p.change, v_cols, p.id);
+    SELECT a.p_cols, a.result INTO v_cols, v_result FROM sync.apply_one(p.change, v_cols, p.id) a;
     IF v_result <> 'parked' THEN
       DELETE FROM sync.parked WHERE id = p.id;
       v_retried := v_retried + 1;
@@ -8034,12 +8035,28 @@ $$;
 CREATE FUNCTION sync.seed_rows(p_table text, p_rows jsonb) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
+  v_uniq record;
   v_cols text;
   v_n    integer;
 BEGIN
   PERFORM set_config('robbieverse.sync_applying', 'on', true);
   CREATE TEMP TABLE IF NOT EXISTS sync_seen (table_name text, id uuid, PRIMARY KEY (table_name, id)) ON COMMIT DROP;
   INSERT INTO sync_seen SELECT p_table, (e -> 'row' ->> 'id')::uuid FROM jsonb_array_elements(p_rows) e ON CONFLICT DO NOTHING;
+  -- A local row holding the same natural key (another unique key) under another id gives way to
+  -- the hub's row: seeded reference rows (branding per node, style tokens…) had random ids.
+  FOR v_uniq IN
+    SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.ord) AS xs, string_agg(format('r.%I', a.attname), ', ' ORDER BY k.ord) AS rs
+      FROM pg_index i
+      CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+     WHERE i.indrelid = to_regclass('public.' || quote_ident(p_table)) AND i.indisunique AND NOT i.indisprimary
+       AND i.indpred IS NULL AND i.indexprs IS NULL
+     GROUP BY i.indexrelid
+  LOOP
+    EXECUTE format('DELETE FROM public.%I x USING jsonb_populate_recordset(NULL::public.%I, $1) r WHERE x.id <> r.id AND ROW(%s) IS NOT DISTINCT FROM ROW(%s)',
+                   p_table, p_table, v_uniq.xs, v_uniq.rs)
+      USING (SELECT jsonb_agg(e -> 'row') FROM jsonb_array_elements(p_rows) e);
+  END LOOP;
   SELECT string_agg(format('%I', col), ', ') INTO v_cols FROM unnest(sync.writable_columns(p_table)) col;
   EXECUTE format('INSERT INTO public.%I (%s) SELECT %s FROM jsonb_populate_recordset(NULL::public.%I, $1)
                   ON CONFLICT (id) DO UPDATE SET (%s) = ROW(%s)', p_table, v_cols, v_cols, p_table, v_cols,
@@ -8086,6 +8103,6 @@ $$;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA sync FROM PUBLIC;
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (31, '031-sync-engine', 'dd4876bfaf6a8384bf35d14730a9d82631f5ce011e5ebb4f3a78321cbaf3ff8a');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (31, '031-sync-engine', '97a87e244fc3c8c2bb1481e765ff9c36df64e5baf18cff58c3f968ea7cbf5723');
 COMMIT;
 \endif

@@ -593,7 +593,8 @@ CREATE FUNCTION sync.record_conflict(p_table text, p_record uuid, p_type text,
 LANGUAGE plpgsql AS $$
 DECLARE
   v_self uuid := (SELECT node_id FROM sync.local);
-  v_hub  boolean := (SELECT role = 'hub' FROM sync.local);
+  v_hub  uuid := (SELECT CASE WHEN role = 'hub' THEN node_id ELSE hub_node_id END FROM sync.local);
+  v_loser_is_hub boolean := p_loser_node = v_hub;
 BEGIN
   -- master_data / replica_data: the hub's and the node's images where one side is the hub,
   -- else winner / loser. Both images are always kept.
@@ -602,8 +603,8 @@ BEGIN
                                      master_data, replica_data, resolution, resolved_data, resolved_by, resolved_at)
   VALUES (p_table, p_record, p_loser_node, p_winner_node, p_type, v_self,
           p_winner_node, sync.hlc_encode(p_winner_hlc), p_loser_node, sync.hlc_encode(p_loser_hlc),
-          CASE WHEN v_hub THEN p_winner_row ELSE p_loser_row END,
-          CASE WHEN v_hub THEN p_loser_row ELSE p_winner_row END,
+          CASE WHEN v_loser_is_hub THEN p_loser_row ELSE p_winner_row END,
+          CASE WHEN v_loser_is_hub THEN p_winner_row ELSE p_loser_row END,
           'newest_wins', p_winner_row, 'sync-service', now())
   ON CONFLICT (table_name, record_id, loser_node_id, loser_hlc) DO NOTHING;
 END
@@ -751,7 +752,7 @@ BEGIN
       v_parked := v_parked + 1;
       CONTINUE;
     END IF;
-    v_result := sync.apply_one(c, v_cols);
+    SELECT a.p_cols, a.result INTO v_cols, v_result FROM sync.apply_one(c, v_cols) a;
     IF v_result = 'applied' THEN v_applied := v_applied + 1;
     ELSIF v_result = 'discarded' THEN v_lost := v_lost + 1;
     ELSIF v_result = 'parked' THEN v_parked := v_parked + 1;
@@ -762,7 +763,7 @@ BEGIN
 
   -- Parked changes whose parent may have arrived meanwhile (not clock skew: that waits for an operator).
   FOR p IN SELECT * FROM sync.parked WHERE reason <> 'clock_skew' ORDER BY id LOOP
-    v_result := sync.apply_one(p.change, v_cols, p.id);
+    SELECT a.p_cols, a.result INTO v_cols, v_result FROM sync.apply_one(p.change, v_cols, p.id) a;
     IF v_result <> 'parked' THEN
       DELETE FROM sync.parked WHERE id = p.id;
       v_retried := v_retried + 1;
@@ -1193,12 +1194,28 @@ $$;
 CREATE FUNCTION sync.seed_rows(p_table text, p_rows jsonb) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
+  v_uniq record;
   v_cols text;
   v_n    integer;
 BEGIN
   PERFORM set_config('robbieverse.sync_applying', 'on', true);
   CREATE TEMP TABLE IF NOT EXISTS sync_seen (table_name text, id uuid, PRIMARY KEY (table_name, id)) ON COMMIT DROP;
   INSERT INTO sync_seen SELECT p_table, (e -> 'row' ->> 'id')::uuid FROM jsonb_array_elements(p_rows) e ON CONFLICT DO NOTHING;
+  -- A local row holding the same natural key (another unique key) under another id gives way to
+  -- the hub's row: seeded reference rows (branding per node, style tokens…) had random ids.
+  FOR v_uniq IN
+    SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.ord) AS xs, string_agg(format('r.%I', a.attname), ', ' ORDER BY k.ord) AS rs
+      FROM pg_index i
+      CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+     WHERE i.indrelid = to_regclass('public.' || quote_ident(p_table)) AND i.indisunique AND NOT i.indisprimary
+       AND i.indpred IS NULL AND i.indexprs IS NULL
+     GROUP BY i.indexrelid
+  LOOP
+    EXECUTE format('DELETE FROM public.%I x USING jsonb_populate_recordset(NULL::public.%I, $1) r WHERE x.id <> r.id AND ROW(%s) IS NOT DISTINCT FROM ROW(%s)',
+                   p_table, p_table, v_uniq.xs, v_uniq.rs)
+      USING (SELECT jsonb_agg(e -> 'row') FROM jsonb_array_elements(p_rows) e);
+  END LOOP;
   SELECT string_agg(format('%I', col), ', ') INTO v_cols FROM unnest(sync.writable_columns(p_table)) col;
   EXECUTE format('INSERT INTO public.%I (%s) SELECT %s FROM jsonb_populate_recordset(NULL::public.%I, $1)
                   ON CONFLICT (id) DO UPDATE SET (%s) = ROW(%s)', p_table, v_cols, v_cols, p_table, v_cols,

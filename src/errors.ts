@@ -15,7 +15,9 @@ export type ErrorCode =
   | 'E_LEGACY_DATABASE'
   | 'E_FOREIGN_DATABASE'
   | 'E_BACKUP'
-  | 'E_NOT_SUPPORTED';
+  | 'E_NOT_SUPPORTED'
+  | 'E_SYNC_SCHEMA_MISMATCH'
+  | 'E_SYNC_REFUSED';
 
 export class RobbieverseError extends Error {
   readonly code: ErrorCode;
@@ -55,6 +57,7 @@ export function exitCodeFor(err: unknown): number {
     case 'E_MIGRATION_FILES':
     case 'E_LEGACY_DATABASE':
     case 'E_FOREIGN_DATABASE':
+    case 'E_SYNC_SCHEMA_MISMATCH':
       return EXIT.drift;
     case 'E_HOME_LOCKED':
     case 'E_MIGRATION_LOCK_TIMEOUT':
