@@ -19,6 +19,7 @@ import { keysCommand } from './commands/keys.js';
 import { errorJson, formatError, printJson } from './output.js';
 import { checkOptionValues } from './usage.js';
 import { operatorsCommand } from './commands/operators.js';
+import { syncCommand } from './commands/sync.js';
 
 const program = new Command('robbieverse')
   .description('One PostgreSQL database for a business run with AI assistants: schema, migrations and tools.\nRuns on an embedded PostgreSQL (PGlite, nothing to install) or on a server via DATABASE_URL.')
@@ -57,7 +58,7 @@ db.addCommand(migrateCommand())
 
 program.addCommand(upCommand()).addCommand(db).addCommand(schemaCommand());
 program.addCommand(blocksCommand());
-program.addCommand(serveCommand()).addCommand(orgsCommand()).addCommand(usersCommand()).addCommand(invitationsCommand()).addCommand(keysCommand()).addCommand(operatorsCommand());
+program.addCommand(serveCommand()).addCommand(orgsCommand()).addCommand(usersCommand()).addCommand(invitationsCommand()).addCommand(keysCommand()).addCommand(operatorsCommand()).addCommand(syncCommand());
 // Usage errors (unknown command or option, missing argument) exit with 2 at every level.
 const usageExit = (c: Command): void => {
   c.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));

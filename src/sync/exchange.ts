@@ -46,6 +46,8 @@ export interface BatchCounts {
 export interface PushResult extends BatchCounts {
   batches: number;
   sent: number;
+  /** The hub's acknowledgement: everything of ours up to here is applied there. */
+  cursor: Cursor;
 }
 
 export interface PullResult extends BatchCounts {
@@ -98,9 +100,10 @@ export async function hello(link: SyncLink): Promise<Hello> {
 /** Sends local changes after the hub's cursor, batch by batch, until none are left. */
 export async function pushChanges(link: SyncLink, start: Cursor, schemaVersion: string): Promise<PushResult> {
   const size = link.batchSize ?? DEFAULT_BATCH_SIZE;
-  const out: PushResult = { batches: 0, sent: 0, ...zero() };
+  const out: PushResult = { batches: 0, sent: 0, cursor: start, ...zero() };
   let cursor = start;
   for (;;) {
+    out.cursor = cursor;
     const { rows } = await link.local.query<{ batch: string; n: number }>(
       'SELECT b::text AS batch, jsonb_array_length(b) AS n FROM sync.outbox($1::bigint, $2::bigint, $3) b',
       [cursor.xid, cursor.position, size],
@@ -182,24 +185,56 @@ export interface ExchangeResult {
 /** hello → push → pull. A schema mismatch stops it before any data moves. */
 export async function exchange(link: SyncLink, what: { push?: boolean; pull?: boolean } = {}): Promise<ExchangeResult> {
   const t0 = Date.now();
+  const startedAt = new Date(t0);
+  try {
+    return await exchangeOnce(link, what, startedAt);
+  } catch (err) {
+    await recordFailedExchange(link.local, startedAt, err as Error);
+    throw err;
+  }
+}
+
+async function exchangeOnce(link: SyncLink, what: { push?: boolean; pull?: boolean }, startedAt: Date): Promise<ExchangeResult> {
+  const t0 = startedAt.getTime();
   const h = await hello(link);
   if (!h.schemaMatch) throw refusalError('schema_mismatch', `node schema ${h.localSchemaVersion}, hub schema ${h.schemaVersion}`);
-  const push = what.push === false ? { batches: 0, sent: 0, ...zero() } : await pushChanges(link, h.pushCursor, h.localSchemaVersion);
+  const push = what.push === false ? { batches: 0, sent: 0, cursor: h.pushCursor, ...zero() } : await pushChanges(link, h.pushCursor, h.localSchemaVersion);
   const pull =
     what.pull === false
       ? { batches: 0, received: 0, cursor: await pullCursor(link.local), ...zero() }
       : await pullChanges(link, h.localSchemaVersion);
-  await recordExchange(link.local, h, push, pull);
+  await recordExchange(link.local, h, push, pull, startedAt);
   return { hello: h, push, pull, ms: Date.now() - t0 };
 }
 
-/** The node's own record of the exchange (sync_runs, nodes), for status on the node. */
-async function recordExchange(local: Db, h: Hello, push: PushResult, pull: PullResult): Promise<void> {
-  await local.query(
-    `WITH me AS (SELECT node_id FROM sync.local)
-     UPDATE nodes SET last_seen_at = now(), is_online = true, clock_offset_ms = $2, schema_version = $3,
-                      total_syncs = total_syncs + 1, total_rows_synced = total_rows_synced + $4
-      WHERE id = (SELECT node_id FROM me) OR id = $1::uuid`,
-    [h.hubNodeId, h.clockOffsetMs, h.localSchemaVersion, push.sent + pull.received],
-  );
+/** The node's own record of the exchange (sync.exchanges, the hub's push acknowledgement, nodes). */
+async function recordExchange(local: Db, h: Hello, push: PushResult, pull: PullResult, startedAt: Date): Promise<void> {
+  await local.transaction(async (tx) => {
+    await tx.query(
+      `INSERT INTO sync.exchanges (started_at, ok, pushed, pulled, conflicts, clock_offset_ms, hub_schema_version)
+       VALUES ($1, true, $2, $3, $4, $5, $6)`,
+      [startedAt, push.sent, pull.received, push.discarded + pull.discarded, h.clockOffsetMs, h.schemaVersion],
+    );
+    await tx.query(
+      `INSERT INTO sync.cursors (peer_node_id, direction, last_xid, last_position) VALUES ($1::uuid, 'pushed', $2::bigint, $3::bigint)
+       ON CONFLICT (peer_node_id, direction) DO UPDATE SET last_xid = EXCLUDED.last_xid, last_position = EXCLUDED.last_position, updated_at = now()`,
+      [h.hubNodeId, push.cursor.xid, push.cursor.position],
+    );
+    await tx.query(
+      `UPDATE nodes SET last_seen_at = now(), is_online = true, clock_offset_ms = $2, schema_version = $3,
+                        total_syncs = total_syncs + 1, total_rows_synced = total_rows_synced + $4
+        WHERE id = (SELECT node_id FROM sync.local) OR id = $1::uuid`,
+      [h.hubNodeId, h.clockOffsetMs, h.localSchemaVersion, push.sent + pull.received],
+    );
+    await tx.query(`DELETE FROM sync.exchanges WHERE finished_at < now() - interval '7 days'`);
+  });
+}
+
+/** A failed exchange, for status on the node (best effort: the local database may be the problem). */
+export async function recordFailedExchange(local: Db, startedAt: Date, err: Error): Promise<void> {
+  const code = (err as { code?: string }).code ?? null;
+  const hubVersion = (err as { details?: { detail?: string } }).details?.detail?.match(/hub schema (\S+)/)?.[1] ?? null;
+  await local
+    .query(`INSERT INTO sync.exchanges (started_at, ok, error_code, error, hub_schema_version) VALUES ($1, false, $2, $3, $4)`, [startedAt, code, err.message, hubVersion])
+    .catch(() => {});
 }

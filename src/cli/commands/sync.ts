@@ -1,0 +1,238 @@
+import { Command, Option } from 'commander';
+import { EXIT, RobbieverseError } from '../../errors.js';
+import { requireCurrentSchema } from '../../migrate/require-current.js';
+import { embeddedMigrations } from '../../migrate/embedded.js';
+import { SyncDaemon } from '../../sync/daemon.js';
+import type { ExchangeResult } from '../../sync/exchange.js';
+import { joinMaster } from '../../sync/join.js';
+import { assertJoined, syncOnce } from '../../sync/once.js';
+import { redactMasterUrl, requireSyncSettings } from '../../sync/settings.js';
+import { listConflicts, syncStatus } from '../../sync/status.js';
+import { action, dbOptions, describeTarget, makeLogger, configFrom, withCommandDatabase, withDatabase, type DbCommandOptions } from '../context.js';
+import { color, printJson, renderTable } from '../output.js';
+
+export function syncCommand(): Command {
+  const sync = new Command('sync')
+    .summary('node sync: join a master, exchange changes, status, conflicts')
+    .description(
+      'A master database and local nodes, each with its own database. Local writes reach the master right ' +
+        'after they commit; master changes reach a node at every pull (default every 5 minutes). Conflicts ' +
+        'resolve per row to the latest version (hybrid logical clock, then node id); every overwritten version ' +
+        'is kept in sync_conflicts. See docs/sync.md.',
+    )
+    .addHelpText('after', `
+Examples:
+  $ robbieverse sync join --master postgres://admin:…@hub.example/robbieverse --node vengeance-local
+  $ robbieverse sync once            # push and pull now, then exit
+  $ robbieverse sync run             # the daemon (robbieverse up runs it too once joined)
+  $ robbieverse sync status
+  $ robbieverse sync conflicts --table tasks --since 24h
+
+Exit codes: 0 done · 2 usage · 3 schema mismatch (upgrade the master first, then the node) · 5 master unreachable`);
+  sync.addCommand(joinCmd()).addCommand(onceCmd()).addCommand(runCmd()).addCommand(statusCmd()).addCommand(conflictsCmd());
+  return sync;
+}
+
+function joinCmd(): Command {
+  const cmd = new Command('join')
+    .summary('register this database as a node of a master and seed it')
+    .description(
+      'Connects to the master (which becomes the hub on the first join), registers this database as node KEY, ' +
+        'gives it a database role of its own that may only call the sync functions (on a PostgreSQL master; the ' +
+        'URL\'s role needs CREATEROLE), and replaces the synced tables here with one consistent snapshot of the ' +
+        'master. The master URL with the node\'s credentials is kept in <home>/sync.json (owner-only). Joining ' +
+        'again under the same key is safe: it keeps the data and updates the scope.',
+    )
+    .requiredOption('--master <url>', 'the master database, postgres://user:password@host:port/db')
+    .requiredOption('--node <key>', 'this node\'s key on the master, e.g. vengeance-local')
+    .addOption(new Option('--org <id|name...>', 'receive only these organizations (default: all)'))
+    .option('--reseed', 'replace the synced tables with a fresh master snapshot even if already joined')
+    .addHelpText('after', `
+Examples:
+  $ robbieverse sync join --master postgres://admin:secret@hub.example:5432/robbieverse --node aurora-town-local
+  $ robbieverse sync join --master "$MASTER_URL" --node fluenti-local --org "Fluenti Inc" --json`);
+  dbOptions(cmd, { json: true });
+  return cmd.action(
+    action(async (o: DbCommandOptions & { master: string; node: string; org?: string[]; reseed?: boolean }) => {
+      return withCommandDatabase(o, { command: 'robbieverse sync join' }, async (opened, cfg) => {
+        await requireCurrentSchema(opened.db, embeddedMigrations());
+        if (!o.json) process.stderr.write(`joining ${color.bold(o.node)} to ${redactMasterUrl(o.master)} (this database: ${describeTarget(opened)})\n`);
+        const r = await joinMaster(opened.db, {
+          masterUrl: o.master,
+          nodeKey: o.node,
+          orgs: o.org,
+          home: cfg.home,
+          reseed: o.reseed,
+          onEvent: (e) => {
+            if (o.json) return;
+            if (e.type === 'registered') process.stderr.write(`  registered${e.role ? ` (role ${e.role})` : ''}\n`);
+            if (e.type === 'seed-table' && e.rows) process.stderr.write(color.dim(`  seeded ${e.table}: ${e.rows} rows\n`));
+            if (e.type === 'seeded') process.stderr.write(`  seeded ${e.rows} rows in ${e.ms} ms${Object.keys(e.removed).length ? `; removed local rows not on the master: ${JSON.stringify(e.removed)}` : ''}\n`);
+          },
+        });
+        if (o.json) printJson(r);
+        else
+          process.stdout.write(
+            `${color.green('✓')} ${r.alreadyJoined ? 'already joined' : 'joined'} as ${r.nodeKey} (hub ${r.hubNodeKey})${r.orgScope ? `, organizations: ${r.orgScope.join(', ')}` : ', all organizations'}\n` +
+              color.dim(`  next: robbieverse sync once   or   robbieverse up (syncs in the background)\n`),
+          );
+      });
+    }),
+  );
+}
+
+function summary(r: ExchangeResult): string {
+  const p = r.push;
+  const q = r.pull;
+  return (
+    `pushed ${p.sent} change${p.sent === 1 ? '' : 's'} (${p.applied} applied on the master, ${p.discarded} lost to newer versions, ${p.parked} parked)` +
+    ` · pulled ${q.received} (${q.applied} applied, ${q.discarded} lost to newer local versions, ${q.parked} parked)` +
+    color.dim(` · ${r.ms} ms, clock offset ${r.hello.clockOffsetMs} ms`)
+  );
+}
+
+function onceCmd(): Command {
+  const cmd = new Command('once')
+    .summary('push and pull once, then exit')
+    .description('Pushes every local change the master has not applied and pulls every master change after this node\'s cursor, then exits 0.');
+  dbOptions(cmd, { json: true });
+  return cmd.action(
+    action(async (o: DbCommandOptions) => {
+      return withCommandDatabase(o, { command: 'robbieverse sync once' }, async (opened, cfg) => {
+        const r = await syncOnce(opened.db, cfg.home, { logger: await makeLogger(cfg) });
+        if (o.json) printJson(r);
+        else process.stdout.write(`${color.green('✓')} ${summary(r)}\n`);
+        return EXIT.ok;
+      });
+    }),
+  );
+}
+
+function runCmd(): Command {
+  const cmd = new Command('run')
+    .summary('run the sync daemon in the foreground')
+    .description('Pushes right after local commits, pulls every --pull-interval and after reconnecting; Ctrl-C stops it.')
+    .option('--pull-interval <duration>', 'how often to pull (e.g. 30s, 5m)', '5m');
+  dbOptions(cmd, { json: true });
+  return cmd.action(
+    action(async (o: DbCommandOptions & { pullInterval: string }) => {
+      const pullIntervalMs = parseInterval(o.pullInterval);
+      const cfg = await configFrom(o);
+      const logger = await makeLogger(cfg);
+      return withDatabase(cfg, { command: 'robbieverse sync run', logger }, async (opened) => {
+        const settings = requireSyncSettings(cfg.home);
+        await assertJoined(opened.db, settings);
+        await opened.db.query('UPDATE sync.local SET pull_interval_ms = $1', [pullIntervalMs]);
+        const daemon = new SyncDaemon({
+          local: opened.db,
+          settings,
+          pullIntervalMs,
+          logger,
+          onEvent: (e) => {
+            if (o.json) {
+              process.stdout.write(JSON.stringify(e.type === 'error' ? { type: 'error', error: e.error.message, code: (e.error as { code?: string }).code, retryInMs: e.retryInMs } : e.type === 'exchange' ? { type: 'exchange', kind: e.kind, push: e.result.push, pull: e.result.pull, ms: e.result.ms } : e) + '\n');
+              return;
+            }
+            const t = new Date().toISOString().slice(11, 19);
+            if (e.type === 'exchange' && (e.result.push.sent || e.result.pull.received || e.kind === 'full')) process.stdout.write(`${color.dim(t)} ${summary(e.result)}\n`);
+            if (e.type === 'error') process.stdout.write(`${color.dim(t)} ${color.red('✗')} ${e.error.message} ${color.dim(`(retry in ${Math.round(e.retryInMs / 1000)} s)`)}\n`);
+            if (e.type === 'recovered') process.stdout.write(`${color.dim(t)} ${color.green('✓')} master reachable again after ${Math.round(e.afterMs / 1000)} s\n`);
+          },
+        });
+        await daemon.start();
+        if (!o.json) process.stderr.write(`sync daemon for ${settings.nodeKey} → ${redactMasterUrl(settings.masterUrl)}; pull every ${o.pullInterval}; Ctrl-C to stop\n`);
+        await new Promise<void>((resolve) => {
+          const stop = () => resolve();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        await daemon.stop();
+        return EXIT.ok;
+      });
+    }),
+  );
+}
+
+export function parseInterval(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
+  const n = m ? Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms'] ?? 1000) : NaN;
+  if (!m || !(n >= 100)) {
+    throw new RobbieverseError('E_USAGE', `"${s}" is not a duration of at least 100 ms`, { hint: 'examples: 500ms, 30s, 5m, 1h' });
+  }
+  return Math.round(n);
+}
+
+function statusCmd(): Command {
+  const cmd = new Command('status')
+    .summary('sync health per node')
+    .description('On the master: every node it knows. On a node: this node. Health: never_synced, error, offline, degraded, healthy.');
+  dbOptions(cmd, { json: true });
+  return cmd.action(
+    action(async (o: DbCommandOptions) => {
+      return withCommandDatabase(o, { command: 'robbieverse sync status' }, async (opened) => {
+        const s = await syncStatus(opened.db);
+        if (o.json) {
+          printJson(s);
+          return;
+        }
+        if (!s.role) {
+          process.stdout.write('this database does not sync (not a master, not joined)\n' + color.dim('  join a master: robbieverse sync join --master URL --node KEY\n'));
+          return;
+        }
+        const paint = (h: string) => (h === 'healthy' ? color.green(h) : h === 'degraded' || h === 'never_synced' ? color.yellow(h) : color.red(h));
+        process.stdout.write(`${s.role === 'hub' ? 'master' : 'node'} ${s.nodeKey}\n`);
+        process.stdout.write(
+          renderTable(
+            ['node', 'health', 'last contact', 'last pull', 'out', 'in', 'parked', 'conflicts 24h', 'clock', 'schema', 'last error'],
+            s.nodes.map((n) => Object.fromEntries(['node', 'health', 'last contact', 'last pull', 'out', 'in', 'parked', 'conflicts 24h', 'clock', 'schema', 'last error'].map((k, i) => [k, [
+              n.node_key,
+              paint(n.health),
+              n.last_contact_at ?? '—',
+              n.last_pull_at ?? '—',
+              n.outbound_backlog ?? '—',
+              n.inbound_backlog ?? '—',
+              n.parked,
+              n.conflicts_24h,
+              n.clock_offset_ms === null ? '—' : `${n.clock_offset_ms} ms`,
+              n.schema_match === null ? '—' : n.schema_match ? 'match' : color.red('mismatch'),
+              n.last_error ?? '',
+            ].map(String)[i]]))),
+          ) + '\n',
+        );
+      });
+    }),
+  );
+}
+
+function conflictsCmd(): Command {
+  const cmd = new Command('conflicts')
+    .summary('the audit trail: both versions of every conflict')
+    .option('--table <name>', 'only this table')
+    .option('--since <duration>', 'only the last … (e.g. 30m, 24h)')
+    .option('--limit <n>', 'at most this many (default 100)', '100');
+  dbOptions(cmd, { json: true });
+  return cmd.action(
+    action(async (o: DbCommandOptions & { table?: string; since?: string; limit: string }) => {
+      const sinceMs = o.since ? parseInterval(o.since) : undefined;
+      const limit = Number(o.limit);
+      return withCommandDatabase(o, { command: 'robbieverse sync conflicts' }, async (opened) => {
+        const rows = await listConflicts(opened.db, { table: o.table, sinceMs, limit });
+        if (o.json) {
+          printJson(rows);
+          return;
+        }
+        if (!rows.length) {
+          process.stdout.write('no conflicts\n');
+          return;
+        }
+        for (const c of rows) {
+          process.stdout.write(
+            `${color.bold(c.conflict_type)} ${c.table_name} ${c.record_id} ${color.dim(c.detected_at)}\n` +
+              `  winner ${c.winner_node ?? '?'} @${c.winner_hlc ?? '?'}\n  loser  ${c.loser_node ?? '?'} @${c.loser_hlc ?? '?'}\n` +
+              `  master:  ${JSON.stringify(c.master_data)}\n  replica: ${JSON.stringify(c.replica_data)}\n`,
+          );
+        }
+      });
+    }),
+  );
+}
