@@ -60,7 +60,10 @@ export interface PostgresOptions {
   applicationName?: string;
 }
 
-/** What a pool can do: on a server, or on the embedded engine behind the socket of `robbieverse up`. */
+/**
+ * What a pool can do: on a server, or on the embedded engine behind the socket of `robbieverse up`
+ * (a home, so interruptible; an `up` in memory ignores cancels, which a client cannot tell).
+ */
 function serverCapabilities(url: string, embeddedBehind: boolean): DbCapabilities {
   return embeddedBehind
     ? { sessions: 'one-shared', serverProcess: true, backup: 'data-dir', socket: false, interruptible: true, url }
