@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { listen, type Listener } from '../db/listen.js';
-import type { Db } from '../db/types.js';
+import type { Db, Listener } from '../db/types.js';
 import { runDeploy, type BuildOptions, type DeployOutcome } from './build.js';
 import { claimDeploy, newBuilderId } from './claim.js';
 import type { BlocksEvent, BlocksEventHandler } from './events.js';
@@ -167,8 +166,7 @@ export async function startBlocksWorker(opts: BlocksWorkerOptions): Promise<Bloc
   if (opts.rebuildOutdated ?? true) await queueOutdatedSites(opts.db, opts.deployRoot, opts.nodeKeys);
 
   // LISTEN first, then drain: a change committed in between is seen by one or the other.
-  const listener: Listener = await listen(
-    opts.db,
+  const listener: Listener = await opts.db.listen(
     ['robbieblocks_change', 'robbieblocks_planned'],
     {
       onNotify,

@@ -3,14 +3,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RobbieverseError } from '../errors.js';
-import { PgliteDb } from './pglite.js';
-import { PostgresDb } from './postgres.js';
 import type { MigrationFile } from '../migrate/files.js';
 import { resetServerDatabase } from './reset.js';
 import { checkDumpHistory } from './restore-server.js';
 import { checkDataDirArchive } from './restore-archive.js';
 import { fsyncPath, stamp } from './restore-journal.js';
-import { detectCapabilities, type Db } from './types.js';
+import type { Db } from './types.js';
 import { isAlive as alive } from './home-lock.js';
 
 export interface BackupInfo {
@@ -129,24 +127,27 @@ function checkLabel(label: string): void {
  */
 export async function backupDatabase(db: Db, dir: string, label = 'backup'): Promise<BackupInfo> {
   checkLabel(label);
-  if (db instanceof PostgresDb && (await detectCapabilities(db)).engine === 'pglite') {
+  const caps = db.capabilities;
+  if (caps.backup === 'data-dir' && caps.serverProcess) {
     throw new RobbieverseError('E_BACKUP', 'cannot back up the embedded database through the Postgres socket of `robbieverse up`', {
       hint: 'run `robbieverse db backup --home DIR`: it asks the running `up` to make the backup; nothing was written',
     });
   }
+  const url = caps.url;
+  const dumpDataDir = db.dumpDataDir?.bind(db);
   prepareBackupDir(dir);
-  if (db instanceof PostgresDb) {
-    const dbName = decodeURIComponent(new URL(db.url).pathname.slice(1)) || 'postgres';
+  if (caps.backup === 'pg_dump' && url) {
+    const dbName = decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
     const file = freshPath(dir, `${dbName}-${stamp()}-${label}`, '.dump');
-    await writeVerified(file, (tmp) => void run('pg_dump', ['--format=custom', '--file', tmp, db.url]), checkDumpArchive);
+    await writeVerified(file, (tmp) => void run('pg_dump', ['--format=custom', '--file', tmp, url]), checkDumpArchive);
     return { path: file, bytes: fs.statSync(file).size, sha256: sha256(file), format: 'pg_dump-custom', createdAt: new Date().toISOString() };
   }
-  if (db instanceof PgliteDb) {
+  if (caps.backup === 'data-dir' && dumpDataDir) {
     const base = db.location === 'memory://' ? 'memory' : path.basename(path.dirname(db.location)) || 'pglite';
     const file = freshPath(dir, `${base}-${stamp()}-${label}`, '.pglite.tar.gz');
     await writeVerified(
       file,
-      async (tmp) => fs.writeFileSync(tmp, await db.dumpDataDir()),
+      async (tmp) => fs.writeFileSync(tmp, await dumpDataDir()),
       (tmp) => void checkDataDirArchive(fs.readFileSync(tmp), tmp),
     );
     return { path: file, bytes: fs.statSync(file).size, sha256: sha256(file), format: 'pglite-datadir', createdAt: new Date().toISOString() };
@@ -161,10 +162,16 @@ export async function backupDatabase(db: Db, dir: string, label = 'backup'): Pro
  * to end first: a truncated or garbage file is refused before anything is emptied, and so is
  * one whose migration history does not fit `files` (made by a newer or different schema).
  */
-export async function restoreServerDatabase(db: PostgresDb, file: string, files?: MigrationFile[]): Promise<void> {
+export async function restoreServerDatabase(db: Db, file: string, files?: MigrationFile[]): Promise<void> {
+  const url = db.capabilities.url;
+  if (!url) {
+    throw new RobbieverseError('E_USAGE', `cannot restore a pg_dump archive into ${db.location}: it is not a server`, {
+      hint: 'restore into a server with --url; an embedded backup (.pglite.tar.gz) is restored with --home',
+    });
+  }
   checkDumpArchive(file);
   if (files) checkDumpHistory(file, files);
   await resetServerDatabase(db);
   // The archive recreates public's contents (extensions included); the emptied schema stays.
-  run('pg_restore', ['--exit-on-error', '--no-owner', '--dbname', db.url, file]);
+  run('pg_restore', ['--exit-on-error', '--no-owner', '--dbname', url, file]);
 }

@@ -5,7 +5,6 @@ import { backupDatabase } from './backup.js';
 import { controlPath, MAX_REQUEST_BYTES, parseControlRequest, type ControlResponse } from './control-protocol.js';
 import { tightenedNotice } from './home-lock.js';
 import type { OpenedDb } from './open.js';
-import { PgliteDb } from './pglite.js';
 
 export interface ControlChannel {
   path: string;
@@ -28,7 +27,7 @@ function errorJson(err: unknown): ControlResponse {
  */
 export async function startControlChannel(opened: OpenedDb, opts: { note?: (line: string) => void } = {}): Promise<ControlChannel | undefined> {
   const note = opts.note ?? (() => {});
-  if (!opened.lock || !(opened.db instanceof PgliteDb)) return undefined;
+  if (!opened.lock || opened.db.capabilities.serverProcess || !opened.db.dumpDataDir) return undefined;
   const home = opened.lock.home;
   if (opened.lock.tightenedFrom !== undefined) note(`  ${tightenedNotice(home, opened.lock.tightenedFrom)}\n`);
   const db = opened.db;

@@ -1,4 +1,4 @@
-import type { Db, Queryable, QueryResult, TransactionOptions } from './types.js';
+import type { Db, DbCapabilities, Listener, ListenHandlers, Queryable, QueryResult, TransactionOptions } from './types.js';
 import { readOnceOn, type Statement } from './read-once.js';
 import { EmbeddedEngine } from './embedded/engine.js';
 import type { WireResult } from './embedded/messages.js';
@@ -14,12 +14,20 @@ const last = (all: WireResult[]): QueryResult => all[all.length - 1] ?? { rows: 
 export class PgliteDb implements Db {
   readonly engine = 'pglite' as const;
   readonly location: string;
+  readonly capabilities: DbCapabilities;
 
   private constructor(
     readonly embedded: EmbeddedEngine,
     dataDir: string | undefined,
   ) {
     this.location = dataDir ?? 'memory://';
+    this.capabilities = {
+      sessions: 'one-shared',
+      serverProcess: false,
+      backup: 'data-dir',
+      socket: true,
+      interruptible: embedded.canInterrupt,
+    };
   }
 
   static async open(dataDir?: string): Promise<PgliteDb> {
@@ -70,8 +78,16 @@ export class PgliteDb implements Db {
     return this.embedded.arbiter.exclusive('session', () => fn(this.direct));
   }
 
-  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
-    return this.embedded.listen(channel, onNotify);
+  /** Through the single backend: no connection to lose, so `onReconnect` never fires. */
+  async listen(channels: string[], h: ListenHandlers): Promise<Listener> {
+    const offs: (() => Promise<void>)[] = [];
+    try {
+      for (const ch of channels) offs.push(await this.embedded.listen(ch, (payload) => h.onNotify({ channel: ch, payload })));
+    } catch (err) {
+      await Promise.all(offs.map((off) => off()));
+      throw err;
+    }
+    return { close: async () => void (await Promise.all(offs.map((off) => off()))) };
   }
 
   /** A gzipped tarball of the whole data directory, consistent (no transaction is open while it is taken). */

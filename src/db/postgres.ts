@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { RobbieverseError } from '../errors.js';
-import type { Db, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
+import type { Db, DbCapabilities, Listener, ListenHandlers, ListenOptions, Queryable, QueryOptions, QueryResult, TransactionOptions } from './types.js';
+import { listenOnServer } from './server-listener.js';
 import { readOnceOn, type Statement } from './read-once.js';
 
 /** The URL with its password replaced, for messages and logs. */
@@ -59,18 +60,30 @@ export interface PostgresOptions {
   applicationName?: string;
 }
 
+/**
+ * What a pool can do: on a server, or on the embedded engine behind the socket of `robbieverse up`
+ * (a home, so interruptible; an `up` in memory ignores cancels, which a client cannot tell).
+ */
+function serverCapabilities(url: string, embeddedBehind: boolean): DbCapabilities {
+  return embeddedBehind
+    ? { sessions: 'one-shared', serverProcess: true, backup: 'data-dir', socket: false, interruptible: true, url }
+    : { sessions: 'many', serverProcess: true, backup: 'pg_dump', socket: false, interruptible: true, url };
+}
+
 /** A PostgreSQL server through a node-postgres pool. */
 export class PostgresDb implements Db {
   readonly engine = 'postgres' as const;
   readonly location: string;
   readonly pool: pg.Pool;
   private readonly q: Queryable;
+  private caps: DbCapabilities;
 
   private constructor(
     readonly url: string,
     opts: PostgresOptions,
   ) {
     this.location = redactUrl(url);
+    this.caps = serverCapabilities(url, false);
     this.pool = new pg.Pool({
       connectionString: url,
       max: opts.max ?? 10,
@@ -90,7 +103,9 @@ export class PostgresDb implements Db {
   static async open(url: string, opts: PostgresOptions = {}): Promise<PostgresDb> {
     const db = new PostgresDb(url, opts);
     try {
-      await db.pool.query('SELECT 1');
+      // The embedded engine served by `robbieverse up` says so in version(), as PGlite does.
+      const { rows } = await db.pool.query<{ embedded: boolean }>(`SELECT version() ~* 'PGlite' AS embedded`);
+      db.caps = serverCapabilities(url, rows[0]?.embedded === true);
     } catch (err) {
       await db.pool.end().catch(() => {});
       throw new RobbieverseError('E_CONNECT', `cannot connect to ${db.location}: ${(err as Error).message}`, {
@@ -101,8 +116,17 @@ export class PostgresDb implements Db {
     return db;
   }
 
+  get capabilities(): DbCapabilities {
+    return this.caps;
+  }
+
   query<R = Record<string, unknown>>(sql: string, params?: unknown[], opts?: QueryOptions) {
     return this.q.query<R>(sql, params, opts);
+  }
+
+  /** Over a connection of its own (not from the pool), reconnecting when it is lost. */
+  listen(channels: string[], h: ListenHandlers, opts: ListenOptions = {}): Promise<Listener> {
+    return listenOnServer(this.url, channels, h, opts);
   }
 
   exec(sql: string) {

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { RobbieverseError } from '../errors.js';
 import { startEmbeddedSocket } from './embedded/socket-server.js';
-import type { PgliteDb } from './pglite.js';
+import { PgliteDb } from './pglite.js';
+import type { Db } from './types.js';
 import { DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS, DEFAULT_STATEMENT_TIMEOUT_MS } from '../config.js';
 
 export interface ServedSocket {
@@ -25,9 +26,14 @@ export interface SocketOptions {
 /**
  * Serves an embedded database on a local Postgres-protocol socket, so other processes (the CLI,
  * psql, programs using `pg`) can use it while this process holds the files. Each connection is a
- * session of its own and must sign in with the home's password.
+ * session of its own and must sign in with the home's password. Only where `capabilities.socket`.
  */
-export async function serveSocket(db: PgliteDb, host: string, port: number, opts: SocketOptions): Promise<ServedSocket> {
+export async function serveSocket(db: Db, host: string, port: number, opts: SocketOptions): Promise<ServedSocket> {
+  if (!db.capabilities.socket || !(db instanceof PgliteDb)) {
+    throw new RobbieverseError('E_USAGE', `cannot serve ${db.location} on a socket: only an embedded database this process opened can be`, {
+      hint: 'connect to a server directly with its URL',
+    });
+  }
   try {
     return await startEmbeddedSocket(db.embedded, {
       host,

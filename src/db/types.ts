@@ -1,4 +1,5 @@
 /** The database port: the only way the rest of the toolkit talks to PostgreSQL or PGlite. */
+import type { Logger } from 'pino';
 import type { Statement } from './read-once.js';
 
 export interface QueryResult<R = Record<string, unknown>> {
@@ -36,10 +37,58 @@ export interface Notification {
   payload: string;
 }
 
+export interface ListenHandlers {
+  onNotify(n: Notification): void;
+  /**
+   * Called after the connection was lost and LISTEN is in force again. Notifications sent while
+   * it was down are lost (that is how NOTIFY works): re-read whatever state you keep in sync.
+   */
+  onReconnect?(): void;
+  /** A failed reconnect attempt; another one follows. */
+  onError?(err: Error): void;
+}
+
+export interface ListenOptions {
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  logger?: Logger;
+}
+
+export interface Listener {
+  close(): Promise<void>;
+}
+
+/**
+ * What a Db can do, so callers ask the port instead of its class. Not to be confused with
+ * `Capabilities` (server version and extensions, which migrations test).
+ */
+export interface DbCapabilities {
+  /**
+   * `many`: a pool of server connections that run side by side. `one-shared`: the single backend
+   * of the embedded engine, shared by sessions that take turns (also when reached through the
+   * socket of `robbieverse up`).
+   */
+  readonly sessions: 'many' | 'one-shared';
+  /** The database runs in a process of its own (a server, or `up` behind its socket); false for in-process PGlite. */
+  readonly serverProcess: boolean;
+  /** How a backup is made: `pg_dump` of the server, or a tarball of the embedded data directory (by its owner). */
+  readonly backup: 'pg_dump' | 'data-dir';
+  /** This process can serve the database on a PostgreSQL socket of ours (`serveSocket`). */
+  readonly socket: boolean;
+  /** A running statement can be stopped (a cancel request; the embedded engine only with a data directory). */
+  readonly interruptible: boolean;
+  /**
+   * The connection URL of a server, password included: for psql, pg_dump and pg_restore. Never
+   * print it; `location` is the redacted form.
+   */
+  readonly url?: string;
+}
+
 export interface Db extends Queryable {
   readonly engine: Engine;
   /** Where the data lives, for messages: a directory, `memory://`, or a URL without password. */
   readonly location: string;
+  readonly capabilities: DbCapabilities;
   /** Runs `fn` in one transaction: commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable, first: QueryResult | undefined) => Promise<T>, opts?: TransactionOptions): Promise<T>;
   /**
@@ -51,6 +100,17 @@ export interface Db extends Queryable {
   readOnce(first: Statement, then: Statement): Promise<{ first: QueryResult; result: QueryResult }>;
   /** Runs `fn` on one pinned session (for session-level state such as advisory locks). */
   withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * LISTENs on `channels`. On a server over a connection of its own that survives restarts and
+   * cut connections: it reconnects with jittered backoff, LISTENs again, then calls
+   * `onReconnect`. On the embedded engine through its single backend.
+   */
+  listen(channels: string[], handlers: ListenHandlers, opts?: ListenOptions): Promise<Listener>;
+  /**
+   * A gzipped tarball of the whole data directory, consistent: only where `capabilities.backup`
+   * is `data-dir` and this process owns the engine.
+   */
+  dumpDataDir?(): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { backupDatabase, restoreServerDatabase, type BackupInfo } from '../../db/backup.js';
 import { requestBackup } from '../../db/control-client.js';
 import { HomeLock, lockedError, lockHolder, tightenedNotice } from '../../db/home-lock.js';
-import { PostgresDb } from '../../db/postgres.js';
 import { restoreEmbeddedHome, type RestoreStep } from '../../db/restore-embedded.js';
 import { recoverInterruptedRestore } from '../../db/restore-journal.js';
 import { RobbieverseError } from '../../errors.js';
@@ -137,7 +136,7 @@ export function restoreCommand(): Command {
             hint: 'run again with --yes if that is what you want',
           });
         }
-        if (!(opened.db instanceof PostgresDb)) throw new RobbieverseError('E_USAGE', `cannot restore into the ${describeTarget(opened)}`);
+        if (!opened.db.capabilities.url) throw new RobbieverseError('E_USAGE', `cannot restore into the ${describeTarget(opened)}`);
         if (embeddedFile) throw new RobbieverseError('E_USAGE', `${file} is an embedded (PGlite) backup; restore it with --home, not into a server`);
         await restoreServerDatabase(opened.db, file, migrationsFrom(o));
         say(`${color.green('✓')} restored ${file} into the ${describeTarget(opened)}\n`);

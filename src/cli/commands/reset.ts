@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { PgliteDb } from '../../db/pglite.js';
 import { resetServerDatabase, removeDataDir } from '../../db/reset.js';
 import { RobbieverseError } from '../../errors.js';
 import { migrate } from '../../migrate/runner.js';
@@ -29,7 +28,7 @@ export function resetCommand(): Command {
             hint: 'run again with --yes if that is what you want',
           });
         }
-        if (opened.db instanceof PgliteDb && opened.dataDir) {
+        if (!opened.db.capabilities.serverProcess && opened.dataDir) {
           await opened.db.close();
           removeDataDir(opened.dataDir);
         } else await resetServerDatabase(opened.db);

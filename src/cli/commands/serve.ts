@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { listenApi, type ListeningApi } from '../../api/listen.js';
 import { openDatabase, type OpenedDb } from '../../db/open.js';
-import { PgliteDb } from '../../db/pglite.js';
 import { serveSocket, type ServedSocket } from '../../db/socket.js';
 import type { Config } from '../../config.js';
 import { embeddedMigrations } from '../../migrate/embedded.js';
@@ -86,7 +85,7 @@ The schema must be current: run robbieverse db migrate first (serve never migrat
 
 /** Serves an embedded home this process owns on its socket, so other commands can reach it; a busy port only warns. */
 async function shareEmbedded(opened: OpenedDb, cfg: Config, err: (s: string) => void): Promise<ServedSocket | undefined> {
-  if (opened.via !== 'embedded' || !(opened.db instanceof PgliteDb)) return undefined;
+  if (opened.via !== 'embedded' || !opened.db.capabilities.socket) return undefined;
   try {
     const socket = await serveSocket(opened.db, cfg.socketHost, cfg.socketPort, {
       password: opened.socketPassword!,

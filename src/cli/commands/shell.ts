@@ -2,8 +2,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import readline from 'node:readline/promises';
 import { Command } from 'commander';
 import { socketUrl } from '../../db/open.js';
-import { PgliteDb } from '../../db/pglite.js';
-import { PostgresDb } from '../../db/postgres.js';
 import { serveSocket } from '../../db/socket.js';
 import type { Db } from '../../db/types.js';
 import { action, dbOptions, describeTarget, withCommandDatabase, type DbCommandOptions } from '../context.js';
@@ -62,13 +60,14 @@ export function shellCommand(): Command {
       return withCommandDatabase(o, { command: 'robbieverse db shell' }, async (opened, cfg) => {
         process.stderr.write(`connected to the ${describeTarget(opened)}\n`);
         const psql = hasPsql();
-        if (opened.db instanceof PostgresDb && psql) {
-          const u = new URL(opened.db.url);
+        const { url, socket } = opened.db.capabilities;
+        if (url && psql) {
+          const u = new URL(url);
           const password = decodeURIComponent(u.password);
           u.password = '';
           return runPsql(u.toString(), password || undefined);
         }
-        if (opened.db instanceof PgliteDb && psql) {
+        if (socket && psql) {
           const sock = await serveSocket(opened.db, cfg.socketHost, 0, { password: opened.socketPassword!, maxConnections: 1, statementTimeoutMs: 0, idleInTransactionTimeoutMs: 0 });
           try {
             return await runPsql(socketUrl(sock), opened.socketPassword);

@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { socketPasswordFile } from '../../db/socket-password.js';
 import { Command, Option } from 'commander';
-import { PgliteDb } from '../../db/pglite.js';
 import { serveSocket, type ServedSocket } from '../../db/socket.js';
 import { startControlChannel, type ControlChannel } from '../../db/control-server.js';
 import { migrateOrUpgrade } from '../../migrate/legacy/migrate-or-upgrade.js';
@@ -80,7 +79,7 @@ Meanwhile, in another terminal:
       // Set once the builder runs: wakes it when a socket client may have changed pages.
       let socketActivity: (() => void) | undefined;
       try {
-        err(`database: ${describeTarget(opened)}${opened.db instanceof PgliteDb ? color.dim(` (opened in ${ms(Date.now() - t0)})`) : ''}\n`);
+        err(`database: ${describeTarget(opened)}${!opened.db.capabilities.serverProcess ? color.dim(` (opened in ${ms(Date.now() - t0)})`) : ''}\n`);
         const outcome = await migrateOrUpgrade(opened.db, {
           files,
           lockTimeoutMs: cfg.lockTimeoutMs,
@@ -93,7 +92,7 @@ Meanwhile, in another terminal:
           if (!outcome.report.ok) throw new RobbieverseError('E_MIGRATION_FAILED', 'the legacy upgrade did not verify; the database was left as it is', { hint: 'see the report above; restore the backup with robbieverse db restore' });
         }
         const result = outcome.kind === 'upgraded' ? outcome.then : outcome.result;
-        if (opened.db instanceof PgliteDb && o.socket) {
+        if (opened.db.capabilities.socket && o.socket) {
           socket = await serveSocket(opened.db, cfg.socketHost, cfg.socketPort, {
             password: opened.socketPassword!,
             statementTimeoutMs: cfg.statementTimeoutMs,

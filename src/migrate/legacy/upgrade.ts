@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { backupDatabase, type BackupInfo } from '../../db/backup.js';
 import { unindexedForeignKeys } from '../../db/catalog.js';
-import { PostgresDb } from '../../db/postgres.js';
 import type { Db, Queryable } from '../../db/types.js';
 import { asServerError, RobbieverseError } from '../../errors.js';
 import type { MigrationFile } from '../files.js';
@@ -138,7 +137,8 @@ const quote = (s: string) => '"' + s.replace(/"/g, '""') + '"';
 export async function upgradeLegacy(db: Db, opts: UpgradeOptions): Promise<UpgradeReport> {
   const t0 = Date.now();
   const emit = opts.onEvent;
-  const server = db instanceof PostgresDb;
+  // A server (or `up` behind its socket): other processes may work meanwhile.
+  const server = db.capabilities.serverProcess;
   const batchSize = opts.batchSize ?? 5_000;
   const pauseMs = opts.pauseMs ?? 10;
   const ddlLockTimeoutMs = opts.ddlLockTimeoutMs ?? 250;
