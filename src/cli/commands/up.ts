@@ -21,6 +21,10 @@ import { deployRootFrom } from './blocks.js';
 import { registerComponentLibrary, seedDemoContent, startBlocksWorker, type BlocksWorker } from '../../blocks/index.js';
 import { startNodeSites, type NodeSites } from '../../sites/node-sites.js';
 import type { Db } from '../../db/types.js';
+import { SyncDaemon } from '../../sync/daemon.js';
+import { assertJoined } from '../../sync/once.js';
+import { readSyncSettings, redactMasterUrl } from '../../sync/settings.js';
+import { parseInterval } from './sync.js';
 import { migrationProgress, upgradeProgress, upgradeSummary } from '../progress.js';
 
 export function upCommand(): Command {
@@ -42,6 +46,8 @@ export function upCommand(): Command {
     .addOption(new Option('--site-port <n>', 'first port of the node sites, one per (node, app) (0 = any free ports; default 8801 or $ROBBIEVERSE_SITE_PORT)').argParser(portArg))
     .addOption(new Option('--node <key...>', 'node keys this process acts as (default: every node with a branding row)'))
     .addOption(new Option('--deploy-root <dir>', 'where node sites are built (default: $ROBBIEVERSE_DEPLOY_ROOT, else <home>/sites)'))
+    .addOption(new Option('--no-sync', 'do not run the sync daemon even though this node has joined a master'))
+    .addOption(new Option('--pull-interval <duration>', 'sync: how often to pull from the master (default 5m)'))
     .addOption(new Option('--admin-email <email>', 'e-mail of the first admin, created when nobody can sign in yet (default admin@localhost or $ROBBIEVERSE_ADMIN_EMAIL)'))
     .addHelpText(
       'after',
@@ -61,7 +67,7 @@ Meanwhile, in another terminal:
   dbOptions(cmd, { migrations: true });
   legacyUpgradeOptions(cmd);
   return cmd.action(
-    action(async (o: DbCommandOptions & LegacyUpgradeFlags & { port?: number; socket: boolean; apiHost?: string; apiPort?: number; api: boolean; adminEmail?: string; sites: boolean; sitePort?: number; node?: string[]; deployRoot?: string }) => {
+    action(async (o: DbCommandOptions & LegacyUpgradeFlags & { port?: number; socket: boolean; apiHost?: string; apiPort?: number; api: boolean; adminEmail?: string; sites: boolean; sitePort?: number; node?: string[]; deployRoot?: string; sync: boolean; pullInterval?: string }) => {
       const t0 = Date.now();
       const cfg = await configFrom(o, { socketPort: o.port, apiHost: o.apiHost, apiPort: o.apiPort });
       const logger = await makeLogger(cfg);
@@ -74,6 +80,7 @@ Meanwhile, in another terminal:
       let api: ListeningApi | undefined;
       let worker: BlocksWorker | undefined;
       let sites: NodeSites | undefined;
+      let syncDaemon: SyncDaemon | undefined;
       let unpublish: (() => void) | undefined;
       let control: ControlChannel | undefined;
       // Set once the builder runs: wakes it when a socket client may have changed pages.
@@ -106,7 +113,9 @@ Meanwhile, in another terminal:
         // A custom --migrations directory is not the Robbieverse schema: no accounts, no API.
         const builtIn = !o.migrations;
         let admin: FirstAdmin = { created: false };
-        if (builtIn) admin = await ensureFirstAdmin(opened.db, { email: o.adminEmail ?? (process.env.ROBBIEVERSE_ADMIN_EMAIL || undefined) });
+        // On a node that joined a master, accounts come from the master (its identity tables are read-only here).
+        const joined = builtIn ? readSyncSettings(cfg.home) : undefined;
+        if (builtIn && !joined) admin = await ensureFirstAdmin(opened.db, { email: o.adminEmail ?? (process.env.ROBBIEVERSE_ADMIN_EMAIL || undefined) });
         if (builtIn && o.api) api = await listenApi({ db: opened.db, host: cfg.apiHost, port: cfg.apiPort, logger, corsOrigins: cfg.corsOrigins, blocks: o.sites ? { deployRoot: deployRootFrom({ deployRoot: o.deployRoot }, cfg) } : undefined });
         if (api) unpublish = publishApiAddress(cfg, api.origin);
         if (builtIn && o.sites) {
@@ -129,6 +138,24 @@ Meanwhile, in another terminal:
           });
           if (socket) socketActivity = wakeOnChanges(opened.db, worker);
         }
+        // A node that joined a master syncs in the background (sync.json in the home).
+        const syncSettings = o.sync ? joined : undefined;
+        if (syncSettings) {
+          await assertJoined(opened.db, syncSettings);
+          const pullIntervalMs = o.pullInterval ? parseInterval(o.pullInterval) : undefined;
+          if (pullIntervalMs) await opened.db.query('UPDATE sync.local SET pull_interval_ms = $1', [pullIntervalMs]);
+          syncDaemon = new SyncDaemon({
+            local: opened.db,
+            settings: syncSettings,
+            pullIntervalMs,
+            logger,
+            onEvent: (e) => {
+              if (e.type === 'error') err(`  ${color.red('✗')} sync: ${e.error.message} ${color.dim(`(retry in ${Math.round(e.retryInMs / 1000)} s)`)}\n`);
+              if (e.type === 'recovered') err(`  ${color.green('✓')} sync: master reachable again\n`);
+            },
+          });
+          await syncDaemon.start();
+        }
         const lines = [
           `${color.green('✓')} ready in ${ms(Date.now() - t0)}: ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} applied now, ${result.alreadyApplied} before`,
         ];
@@ -139,6 +166,7 @@ Meanwhile, in another terminal:
           lines.push(`  try:     robbieverse db query "SELECT * FROM robbieverse_meta.schema_migrations"${o.home ? ` --home ${o.home}` : ''}`);
         }
         if (api) lines.push(`  ${apiReadyLine(api)}`);
+        if (syncSettings) lines.push(`  sync:    node ${syncSettings.nodeKey} → ${redactMasterUrl(syncSettings.masterUrl)} (push on commit, pull every ${Math.round(syncDaemon!.pullIntervalMs / 1000)} s)`);
         if (sites?.sites.length) {
           lines.push('  sites (each node\'s app, its API at /api on the same origin; built in the background):');
           for (const s of sites.sites) lines.push(`    ${s.node.padEnd(22)} ${s.app.padEnd(6)} ${reachableOrigin(s.url)}  ${color.dim(`${s.display_name}, ${s.theme}`)}`);
@@ -164,6 +192,7 @@ Meanwhile, in another terminal:
         err(`\n${signal}: stopping…\n`);
       } finally {
         unpublish?.();
+        await syncDaemon?.stop().catch(() => {});
         await worker?.stop().catch(() => {});
         await sites?.close().catch(() => {});
         await api?.close().catch(() => {});
