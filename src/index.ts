@@ -29,3 +29,4 @@ export {
   type ReleaseSiteOptions,
   type BlocksEvent,
 } from './blocks/index.js';
+export { HybridClock, encodeHlc, decodeHlc, compareStamps, formatHlc, type Stamp } from './sync/hlc.js';
