@@ -225,20 +225,25 @@ LANGUAGE sql VOLATILE AS $$
 $$;
 COMMENT ON FUNCTION sync.wall_ms() IS 'Wall clock in ms since the epoch, plus sync.local.clock_adjust_ms';
 
--- next = max(last + 1, wall × 65536). The advisory lock is taken only when the wall clock has moved
--- past the sequence, and released at once (never held to commit).
+-- next = max(last + 1, wall × 65536). Writers take numbers under a shared advisory lock (they
+-- never wait for each other); only a writer that must move the sequence up to the wall clock takes
+-- it exclusively, so setval never runs between another writer's nextval and its return (which could
+-- hand out one stamp twice). Both locks are released at once, never held to commit.
 CREATE FUNCTION sync.hlc_next(p_wall_ms bigint) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
   v_floor bigint := p_wall_ms * 65536;
-  v       bigint := nextval('sync.hlc_seq');
+  v       bigint;
 BEGIN
-  IF v > v_floor THEN
+  PERFORM pg_advisory_lock_shared(1380078163, 2);
+  v := nextval('sync.hlc_seq');
+  PERFORM pg_advisory_unlock_shared(1380078163, 2);
+  IF v >= v_floor THEN
     RETURN v;
   END IF;
   PERFORM pg_advisory_lock(1380078163, 2);
   v := nextval('sync.hlc_seq');
-  IF v <= v_floor THEN
+  IF v < v_floor THEN
     PERFORM setval('sync.hlc_seq', v_floor, true);
     v := v_floor;
   END IF;

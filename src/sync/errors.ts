@@ -6,7 +6,7 @@ export type RefusalReason = 'schema_mismatch' | 'malformed' | 'wrong_origin' | '
 export function refusalError(reason: string, detail: string, side: 'hub' | 'node' = 'hub'): RobbieverseError {
   if (reason === 'schema_mismatch') {
     return new RobbieverseError('E_SYNC_SCHEMA_MISMATCH', `schema mismatch between this node and the hub (${detail}); no data moved`, {
-      hint: 'upgrade the hub first (`robbieverse migrate --url MASTER`), then this node (`robbieverse migrate`); queued changes are kept and move once both match',
+      hint: 'upgrade the hub first (`robbieverse db migrate --url MASTER`), then this node (`robbieverse db migrate`); queued changes are kept and move once both match',
       details: { reason, detail },
     });
   }

@@ -150,7 +150,7 @@ export async function joinMaster(local: Db, o: JoinOptions): Promise<JoinResult>
   try {
     if (!(await hubHasSync(admin))) {
       throw new RobbieverseError('E_SYNC_SCHEMA_MISMATCH', `the master ${redactMasterUrl(o.masterUrl)} has no sync functions`, {
-        hint: 'upgrade the master first: `robbieverse migrate --url MASTER`',
+        hint: 'upgrade the master first: `robbieverse db migrate --url MASTER`',
       });
     }
     const theirs = await localSchemaVersion(admin);

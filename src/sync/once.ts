@@ -10,7 +10,7 @@ export async function openHub(settings: SyncSettings, logger?: Logger): Promise<
   try {
     return await PostgresDb.open(settings.masterUrl, { max: 1, applicationName: `robbieverse-sync ${settings.nodeKey}`, logger });
   } catch (err) {
-    throw new RobbieverseError('E_CONNECT', `the master ${redactMasterUrl(settings.masterUrl)} is unreachable: ${(err as Error).message.replace(/^cannot connect to [^:]+: /, '')}`, {
+    throw new RobbieverseError('E_CONNECT', `the master ${redactMasterUrl(settings.masterUrl)} is unreachable: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`, {
       hint: 'local changes are kept in the change log and move once it is reachable; check the network and that the master runs',
       cause: err,
     });

@@ -28,13 +28,8 @@ const SEED = process.env.FAST_CHECK_SEED ? Number(process.env.FAST_CHECK_SEED) :
 const MAX_STAMP = 2n ** 63n - 1n;
 const BASE_WALL = 1_796_000_000_000; // December 2026
 
-/**
- * schema/031's sync.hlc_next returns floor + 1 instead of floor when last + 1 = wall × 65536
- * exactly (its fast path tests `v > v_floor`, the spec says max(last + 1, floor)). The model
- * test expects exactly that deviation in that one case; the `it.fails` test below states the
- * spec and starts failing once 031 is fixed: then make it a plain `it` and set this to false.
- */
-const SQL_NEXT_SKIPS_FLOOR = true;
+/** Set to true only to tolerate a clock that returns floor + 1 at a full counter (it must not). */
+const SQL_NEXT_SKIPS_FLOOR = false;
 
 type Ev =
   | { kind: 'next'; dWall: number; times: number }
@@ -171,7 +166,7 @@ describe(`hybrid logical clock, TypeScript and SQL (${engineName}); seed ${SEED}
     if (SQL_NEXT_SKIPS_FLOOR) expect(skipped).toBeGreaterThan(0);
   });
 
-  it.fails('sync.hlc_next(W) after observing W × 65536 - 1 is W × 65536 (the spec; 031 gives W × 65536 + 1)', async () => {
+  it('sync.hlc_next(W) after observing W × 65536 - 1 is W × 65536', async () => {
     const wall = BigInt(BASE_WALL);
     await resetSql();
     await sqlObserve(wall * HLC_SCALE - 1n);
