@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { EXIT, RobbieverseError } from '../../errors.js';
 import { requireCurrentSchema } from '../../migrate/require-current.js';
 import { embeddedMigrations } from '../../migrate/embedded.js';
@@ -94,12 +94,13 @@ function summary(r: ExchangeResult): string {
 function onceCmd(): Command {
   const cmd = new Command('once')
     .summary('push and pull once, then exit')
-    .description('Pushes every local change the master has not applied and pulls every master change after this node\'s cursor, then exits 0.');
+    .description('Pushes every local change the master has not applied and pulls every master change after this node\'s cursor, then exits 0.')
+    .addOption(batchOption());
   dbOptions(cmd, { json: true });
   return cmd.action(
-    action(async (o: DbCommandOptions) => {
+    action(async (o: DbCommandOptions & { batchSize: number }) => {
       return withCommandDatabase(o, { command: 'robbieverse sync once' }, async (opened, cfg) => {
-        const r = await syncOnce(opened.db, cfg.home, { logger: await makeLogger(cfg) });
+        const r = await syncOnce(opened.db, cfg.home, { logger: await makeLogger(cfg), batchSize: o.batchSize });
         if (o.json) printJson(r);
         else process.stdout.write(`${color.green('✓')} ${summary(r)}\n`);
         return EXIT.ok;
@@ -112,10 +113,11 @@ function runCmd(): Command {
   const cmd = new Command('run')
     .summary('run the sync daemon in the foreground')
     .description('Pushes right after local commits, pulls every --pull-interval and after reconnecting; Ctrl-C stops it.')
-    .option('--pull-interval <duration>', 'how often to pull (e.g. 30s, 5m)', '5m');
+    .option('--pull-interval <duration>', 'how often to pull (e.g. 30s, 5m)', '5m')
+    .addOption(batchOption());
   dbOptions(cmd, { json: true });
   return cmd.action(
-    action(async (o: DbCommandOptions & { pullInterval: string }) => {
+    action(async (o: DbCommandOptions & { pullInterval: string; batchSize: number }) => {
       const pullIntervalMs = parseInterval(o.pullInterval);
       const cfg = await configFrom(o);
       const logger = await makeLogger(cfg);
@@ -127,6 +129,7 @@ function runCmd(): Command {
           local: opened.db,
           settings,
           pullIntervalMs,
+          batchSize: o.batchSize,
           logger,
           onEvent: (e) => {
             if (o.json) {
@@ -151,6 +154,16 @@ function runCmd(): Command {
       });
     }),
   );
+}
+
+function batchOption(): Option {
+  return new Option('--batch-size <n>', 'changes per batch (each batch is one transaction on the receiver)')
+    .default(500)
+    .argParser((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new InvalidArgumentError(`${v} is not a batch size: use a whole number from 1 to 10000.`);
+      return n;
+    });
 }
 
 export function parseInterval(s: string): number {
