@@ -707,6 +707,19 @@ END
 $$;
 COMMENT ON FUNCTION sync.apply_change(jsonb, text[], text[]) IS 'Last-writer-wins on (hlc, node id) for one incoming change; records the loser; the hub relays the winner';
 
+-- A change at or below its origin's mark is new here only if this database holds no version of
+-- the row as new as it (a replay finds its own version or a newer one) and has not parked it.
+CREATE FUNCTION sync.late_relay(c jsonb) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT NOT EXISTS (SELECT 1 FROM sync.row_versions v
+                      WHERE v.table_name = c ->> 'table_name' AND v.record_id = (c ->> 'record_id')::uuid
+                        AND NOT sync.newer((c ->> 'hlc')::bigint, (c ->> 'origin_node_id')::uuid, v.hlc, v.node_id))
+     AND NOT EXISTS (SELECT 1 FROM sync.parked p
+                      WHERE p.change ->> 'origin_node_id' = c ->> 'origin_node_id'
+                        AND p.change ->> 'origin_xid' = c ->> 'origin_xid' AND p.change ->> 'origin_position' = c ->> 'origin_position')
+$$;
+COMMENT ON FUNCTION sync.late_relay(jsonb) IS 'Whether a change at or below its origin''s mark is still new here (relayed late by the hub), not a replay';
+
 -- Applies a batch in the caller's transaction: marks (dedupe), skew check, apply each change in
 -- its own subtransaction (a missing parent or a unique clash parks it), then retries parked
 -- changes, observes the clock. Returns counts.
@@ -737,12 +750,18 @@ BEGIN
     v_okey := ARRAY[(c ->> 'origin_xid')::bigint, (c ->> 'origin_position')::bigint];
     SELECT * INTO v_mark FROM sync.origin_marks WHERE origin_node_id = v_origin;
     IF FOUND AND ARRAY[v_mark.last_xid, v_mark.last_position] >= v_okey THEN
-      v_skipped := v_skipped + 1;
-      CONTINUE;
+      -- At or below the mark: a replay, unless it is a change the hub relayed out of its
+      -- origin's order (it waited in the hub's sync.parked for its parent) that this database
+      -- has not seen. The mark stays where it is.
+      IF NOT sync.late_relay(c) THEN
+        v_skipped := v_skipped + 1;
+        CONTINUE;
+      END IF;
+    ELSE
+      INSERT INTO sync.origin_marks AS m (origin_node_id, last_xid, last_position)
+      VALUES (v_origin, v_okey[1], v_okey[2])
+      ON CONFLICT (origin_node_id) DO UPDATE SET last_xid = EXCLUDED.last_xid, last_position = EXCLUDED.last_position, updated_at = now();
     END IF;
-    INSERT INTO sync.origin_marks AS m (origin_node_id, last_xid, last_position)
-    VALUES (v_origin, v_okey[1], v_okey[2])
-    ON CONFLICT (origin_node_id) DO UPDATE SET last_xid = EXCLUDED.last_xid, last_position = EXCLUDED.last_position, updated_at = now();
 
     IF (c ->> 'hlc')::bigint > v_limit THEN
       INSERT INTO sync.parked (change, table_name, record_id, reason, last_error)
