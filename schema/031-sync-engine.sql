@@ -1047,7 +1047,7 @@ BEGIN
            CASE WHEN k.keep = 'as_delete' THEN 'D' ELSE l.op END AS op,
            CASE WHEN k.keep = 'as_delete' THEN NULL ELSE l.row_data END AS row_data,
            l.old_org_id, CASE WHEN k.keep = 'as_delete' THEN NULL ELSE l.new_org_id END AS new_org_id,
-           l.hlc, l.base_hlc
+           l.hlc, l.base_hlc, 1 AS sub
       FROM scan l
       JOIN sync.tables t ON t.table_name = l.table_name AND t.enabled AND t.direction <> 'push_only'
       CROSS JOIN LATERAL (SELECT CASE
@@ -1060,10 +1060,29 @@ BEGIN
                WHEN t.scope = 'org' AND l.old_org_id = ANY (n.org_scope) THEN 'as_delete'
                ELSE 'no' END AS keep) k
      WHERE l.origin_node_id <> n.id AND k.keep <> 'no'
+  ), member_users AS (
+    -- A user reaches a scoped node with a membership in its scope: the user's row has no change
+    -- of its own then, so its current row and version go just before the membership.
+    SELECT d.xid, d.position, coalesce(v.node_id, (SELECT node_id FROM sync.local)) AS origin_node_id,
+           coalesce(lk.origin_xid, 0) AS origin_xid, coalesce(lk.origin_position, 0) AS origin_position,
+           'users'::text AS table_name, u.id AS record_id, 'U' AS op, to_jsonb(u) AS row_data,
+           NULL::uuid AS old_org_id, u.org_id AS new_org_id, coalesce(v.hlc, 0) AS hlc, NULL::bigint AS base_hlc, 0 AS sub
+      FROM delivered d
+      JOIN public.users u ON u.id = (d.row_data ->> 'user_id')::uuid
+      LEFT JOIN sync.row_versions v ON v.table_name = 'users' AND v.record_id = u.id
+      LEFT JOIN LATERAL (SELECT c.origin_xid, c.origin_position FROM sync.change_log c
+                          WHERE c.table_name = 'users' AND c.record_id = u.id ORDER BY c.position DESC LIMIT 1) lk ON true
+     WHERE n.org_scope IS NOT NULL AND d.table_name = 'organization_memberships' AND d.op <> 'D'
+       AND EXISTS (SELECT 1 FROM sync.tables t WHERE t.table_name = 'users' AND t.enabled AND t.direction <> 'push_only')
+  ), outgoing AS (
+    SELECT xid, position, origin_node_id, origin_xid, origin_position, table_name::text, record_id, op::text, row_data,
+           old_org_id, new_org_id, hlc, base_hlc, sub FROM delivered
+    UNION ALL
+    SELECT * FROM member_users
   )
-  SELECT (SELECT coalesce(jsonb_agg(to_jsonb(d) - 'xid' - 'position' ORDER BY d.xid, d.position), '[]') FROM delivered d),
+  SELECT (SELECT coalesce(jsonb_agg(to_jsonb(d) - 'xid' - 'position' - 'sub' ORDER BY d.xid, d.position, d.sub), '[]') FROM outgoing d),
          (SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.id, 'node_key', x.node_key, 'name', x.name, 'node_type', x.node_type)), '[]')
-            FROM nodes x WHERE x.id IN (SELECT DISTINCT origin_node_id FROM delivered)),
+            FROM nodes x WHERE x.id IN (SELECT DISTINCT origin_node_id FROM outgoing)),
          (SELECT count(*) FROM scan),
          (SELECT xid FROM scan ORDER BY xid DESC, position DESC LIMIT 1),
          (SELECT position FROM scan ORDER BY xid DESC, position DESC LIMIT 1)
