@@ -217,6 +217,13 @@ describe(`sync: last writer wins, audit, replay, no echo (hub and nodes on ${eng
     expect(again.pull).toMatchObject({ applied: 0, skipped: 3, discarded: 0, parked: 0 });
     expect(await state(b.db)).toEqual(bBefore);
     expect(await scalar(b.db, `SELECT last_xid::text || '/' || last_position AS v FROM sync.cursors WHERE direction = 'pull'`)).toBe(cursorAfter);
+
+    // Harsher: B's cursor back to the start of the hub's log — every change since the hub began.
+    await b.db.query(`UPDATE sync.cursors SET last_xid = 0, last_position = 0 WHERE direction = 'pull'`);
+    const all = await sync(b);
+    expect(all.pull.received).toBeGreaterThan(10);
+    expect(all.pull).toMatchObject({ applied: 0, skipped: all.pull.received, discarded: 0, parked: 0 });
+    expect(await state(b.db)).toEqual(bBefore);
   });
 
   it('7 no echo: once quiet, exchanges move nothing and nodes never log what they applied', async () => {

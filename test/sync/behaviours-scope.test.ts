@@ -144,6 +144,26 @@ describe(`sync: order, offline, scope, guards (hub and nodes on ${engineName})`,
     expect(await checksum(b.db, 'companies')).toEqual(await checksum(hub.db, 'companies', `org_id = '${orgX}'`));
   });
 
+  it('11 tenant scope (users): a user reaches B with their first membership in org X, not before', async () => {
+    const user = await scalar(hub.db, `INSERT INTO users (org_id, email, password_hash) VALUES ($1, 'only-y@sync.example', 'x') RETURNING id::text AS v`, [orgY]);
+    await hub.db.query(`INSERT INTO organization_memberships (org_id, user_id) VALUES ($1, $2)`, [orgY, user]);
+    await syncUntilQuiet([a, b]);
+    expect(await has(a.db, 'users', user)).toBe(true);
+    expect(await has(b.db, 'users', user)).toBe(false);
+    await hub.db.query(`INSERT INTO organization_memberships (org_id, user_id) VALUES ($1, $2)`, [orgX, user]);
+    await syncUntilQuiet([a, b]);
+    expect(await has(b.db, 'users', user)).toBe(true);
+    expect(await count(b.db, `SELECT count(*) AS v FROM organization_memberships WHERE user_id = $1`, [user])).toBe(1);
+    expect(await parkedOn(b.db)).toBe(0);
+    expect(await checksum(b.db, 'users', `id = '${user}'`)).toEqual(await checksum(hub.db, 'users', `id = '${user}'`));
+    expect(await versionOf(b.db, 'users', user)).toEqual(await versionOf(hub.db, 'users', user));
+    expect(await count(b.db, `SELECT count(*) AS v FROM sync_conflicts WHERE record_id = $1`, [user])).toBe(0);
+    // A later change of the user reaches B as usual.
+    await hub.db.query(`UPDATE users SET first_name = 'Later' WHERE id = $1`, [user]);
+    await syncUntilQuiet([a, b]);
+    expect(await scalar(b.db, `SELECT first_name AS v FROM users WHERE id = $1`, [user])).toBe('Later');
+  });
+
   it('12 never-synced tables: writes to secrets, user_sessions and api_keys add nothing to the change log', async () => {
     await syncUntilQuiet([a, b]);
     for (const [where, db] of [['a', a.db], ['hub', hub.db]] as const) {
