@@ -104,6 +104,14 @@ describe(`sync: last writer wins, audit, replay, no echo (hub and nodes on ${eng
     expect(await nameOn(b.db, doomedOnA)).toBeUndefined();
     expect(await scalar(a.db, `SELECT industry AS v FROM companies WHERE id = $1`, [changedOnB])).toBe('changed on B');
 
+    // One-way (local → hub) tables: the hub holds every row each node wrote there itself.
+    for (const n of [a, b]) {
+      const ids = (await n.db.query<{ id: string }>(`SELECT record_id::text AS id FROM sync.change_log WHERE table_name = 'audit_log'`)).rows.map((r) => r.id);
+      expect(ids.length, `audit rows written on ${n.name}`).toBeGreaterThan(0);
+      const where = `id IN (${ids.map((i) => `'${i}'`).join(', ')})`;
+      expect(await checksum(hub.db, 'audit_log', where), `${n.name}'s audit rows on the hub`).toEqual(await checksum(n.db, 'audit_log', where));
+    }
+
     // The winner is the greatest (hlc, node id) — here also the last write (A's).
     const byOrder = [...versions].sort((x, y) => {
       const d = BigInt(x.hlc) - BigInt(y.hlc);
@@ -178,6 +186,55 @@ describe(`sync: last writer wins, audit, replay, no echo (hub and nodes on ${eng
     for (const db of [hub.db, a.db, b.db]) {
       expect(await count(db, `SELECT count(*) AS v FROM companies WHERE id = ANY ($1::uuid[])`, [[first, second]])).toBe(0);
     }
+  });
+
+  it('6 (reverse) an update newer than a delete restores the row everywhere; the delete is audited as delete_update', async () => {
+    const id = await insertCompany(hub.db, 'Deleted, then updated');
+    await syncUntilQuiet([a, b]);
+    await a.db.query(`DELETE FROM companies WHERE id = $1`, [id]);
+    const tomb = (await versionOf(a.db, 'companies', id))!;
+    await sleep(2);
+    await b.db.query(`UPDATE companies SET industry = 'newer update on B' WHERE id = $1`, [id]);
+    const upd = (await versionOf(b.db, 'companies', id))!;
+    await syncUntilQuiet([a, b]);
+    for (const db of [hub.db, a.db, b.db]) {
+      expect(await scalar(db, `SELECT industry AS v FROM companies WHERE id = $1`, [id])).toBe('newer update on B');
+      expect(await versionOf(db, 'companies', id)).toEqual(upd);
+    }
+    expect(await count(hub.db, `SELECT count(*) AS v FROM sync_conflicts
+                                 WHERE record_id = $1 AND conflict_type = 'delete_update' AND loser_node_id = $2 AND loser_hlc = $3 AND winner_node_id = $4`,
+      [id, a.nodeId, hex(tomb.hlc), b.nodeId])).toBe(1);
+  });
+
+  it('5 crash mid-batch: an applier that fails half-way leaves nothing of the batch; the retry applies it once', async () => {
+    await syncUntilQuiet([a, b]);
+    // A trigger that fails while armed stands in for a crash of B's applier in the middle of a batch.
+    await b.db.exec(`CREATE TABLE crash_switch (armed boolean NOT NULL);
+      INSERT INTO crash_switch VALUES (true);
+      CREATE FUNCTION crash_on_boom() RETURNS trigger LANGUAGE plpgsql AS $f$
+      BEGIN
+        IF NEW.name = 'boom' AND (SELECT armed FROM crash_switch) THEN RAISE EXCEPTION 'simulated crash of the applier'; END IF;
+        RETURN NEW;
+      END $f$;
+      CREATE TRIGGER crash_on_boom BEFORE INSERT ON companies FOR EACH ROW EXECUTE FUNCTION crash_on_boom();`);
+    const names = ['before 1', 'before 2', 'boom', 'after 1', 'after 2'];
+    const ids: string[] = [];
+    for (const n of names) ids.push(await insertCompany(hub.db, n));
+    const cursor = await scalar(b.db, `SELECT last_xid::text || '/' || last_position AS v FROM sync.cursors WHERE direction = 'pull'`);
+    const marks = await scalar(b.db, `SELECT string_agg(to_jsonb(m)::text, ',' ORDER BY origin_node_id) AS v FROM sync.origin_marks m`);
+    await expect(sync(b)).rejects.toThrow(/simulated crash of the applier/);
+    expect(await count(b.db, `SELECT count(*) AS v FROM companies WHERE id = ANY ($1::uuid[])`, [ids])).toBe(0);
+    expect(await count(b.db, `SELECT count(*) AS v FROM sync.row_versions WHERE record_id = ANY ($1::uuid[])`, [ids])).toBe(0);
+    expect(await scalar(b.db, `SELECT last_xid::text || '/' || last_position AS v FROM sync.cursors WHERE direction = 'pull'`)).toBe(cursor);
+    expect(await scalar(b.db, `SELECT string_agg(to_jsonb(m)::text, ',' ORDER BY origin_node_id) AS v FROM sync.origin_marks m`)).toBe(marks);
+
+    await b.db.exec(`UPDATE crash_switch SET armed = false`);
+    const r = await sync(b);
+    expect(r.pull).toMatchObject({ applied: 5, skipped: 0, discarded: 0, parked: 0 });
+    expect(await checksum(b.db, 'companies', `id IN (${ids.map((i) => `'${i}'`).join(', ')})`))
+      .toEqual(await checksum(hub.db, 'companies', `id IN (${ids.map((i) => `'${i}'`).join(', ')})`));
+    expect((await sync(b)).pull.received).toBe(0);
+    await b.db.exec(`DROP TRIGGER crash_on_boom ON companies; DROP FUNCTION crash_on_boom(); DROP TABLE crash_switch`);
   });
 
   it('4 idempotent replay: a pushed batch sent again and a pulled batch applied again change nothing', async () => {

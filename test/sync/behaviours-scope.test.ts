@@ -4,6 +4,7 @@
  */
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Queryable } from '../../src/db/types.js';
 import { engineName, onPostgres } from '../helpers/db.js';
 import {
   checksum, closeAll, count, createHub, createNode, hubDown, hubUp, joinNode, nodeKinds, scalar, seedHub, sync, syncUntilQuiet,
@@ -18,7 +19,7 @@ describe(`sync: order, offline, scope, guards (hub and nodes on ${engineName})`,
   let orgY: string;
   let userId: string;
 
-  const insertCompany = (db: Hub['db'], name: string, org: string) =>
+  const insertCompany = (db: Queryable, name: string, org: string) =>
     scalar(db, `INSERT INTO companies (org_id, name) VALUES ($1, $2) RETURNING id::text AS v`, [org, name]);
   const has = async (db: Hub['db'], table: string, id: string) => (await count(db, `SELECT count(*) AS v FROM ${table} WHERE id = $1`, [id])) === 1;
   const parkedOn = (db: Hub['db']) => count(db, `SELECT count(*) AS v FROM sync.parked`);
@@ -77,6 +78,28 @@ describe(`sync: order, offline, scope, guards (hub and nodes on ${engineName})`,
     const r = await sync(a, { pull: false });
     expect(r.push.parked).toBe(0);
     await expectLinked(parent, child);
+  });
+
+  it.skipIf(!onPostgres)('8 no gap: a hub transaction that started first and commits after a shorter one reaches the nodes, as does the short one', async () => {
+    await syncUntilQuiet([a, b]);
+    let long = '';
+    let short = '';
+    await hub.db.withSession(async (s) => {
+      await s.exec('BEGIN');
+      long = await insertCompany(s, 'long transaction', orgX);
+      short = await insertCompany(hub.db, 'short transaction', orgX);
+      // The short one is committed, but a reader must not move past the long one still running.
+      const mid = await sync(b);
+      expect(mid.pull.received).toBe(0);
+      await s.exec('COMMIT');
+    });
+    const r = await sync(b);
+    expect(r.pull.applied).toBe(2);
+    await sync(a);
+    for (const db of [a.db, b.db]) {
+      expect(await has(db, 'companies', long)).toBe(true);
+      expect(await has(db, 'companies', short)).toBe(true);
+    }
   });
 
   it('10 offline: 100 writes on A while the hub is down all reach it, in order, when it is back', async () => {
