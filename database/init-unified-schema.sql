@@ -35,7 +35,7 @@ DECLARE bad text;
 BEGIN
   SELECT string_agg(m.name, ', ' ORDER BY m.version) INTO bad
     FROM robbieverse_meta.schema_migrations m
-   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', '83d3d358a69a8d8bc2c1865a075f5d9ccc74b52ed947a80f7453b66d1ea0787f'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'));
+   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', '34d981ab08a8a3e972954d91586b58813f1e0f7c073c8d04663f50eb0ea95bd3'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'));
   IF bad IS NOT NULL THEN
     RAISE EXCEPTION 'robbieverse: applied migrations differ from this bundle: %', bad
       USING HINT = 'run robbieverse db status against this database; nothing was changed';
@@ -7553,6 +7553,19 @@ END
 $$;
 COMMENT ON FUNCTION sync.apply_change(jsonb, text[], text[]) IS 'Last-writer-wins on (hlc, node id) for one incoming change; records the loser; the hub relays the winner';
 
+-- A change at or below its origin's mark is new here only if this database holds no version of
+-- the row as new as it (a replay finds its own version or a newer one) and has not parked it.
+CREATE FUNCTION sync.late_relay(c jsonb) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT NOT EXISTS (SELECT 1 FROM sync.row_versions v
+                      WHERE v.table_name = c ->> 'table_name' AND v.record_id = (c ->> 'record_id')::uuid
+                        AND NOT sync.newer((c ->> 'hlc')::bigint, (c ->> 'origin_node_id')::uuid, v.hlc, v.node_id))
+     AND NOT EXISTS (SELECT 1 FROM sync.parked p
+                      WHERE p.change ->> 'origin_node_id' = c ->> 'origin_node_id'
+                        AND p.change ->> 'origin_xid' = c ->> 'origin_xid' AND p.change ->> 'origin_position' = c ->> 'origin_position')
+$$;
+COMMENT ON FUNCTION sync.late_relay(jsonb) IS 'Whether a change at or below its origin''s mark is still new here (relayed late by the hub), not a replay';
+
 -- Applies a batch in the caller's transaction: marks (dedupe), skew check, apply each change in
 -- its own subtransaction (a missing parent or a unique clash parks it), then retries parked
 -- changes, observes the clock. Returns counts.
@@ -7583,12 +7596,18 @@ BEGIN
     v_okey := ARRAY[(c ->> 'origin_xid')::bigint, (c ->> 'origin_position')::bigint];
     SELECT * INTO v_mark FROM sync.origin_marks WHERE origin_node_id = v_origin;
     IF FOUND AND ARRAY[v_mark.last_xid, v_mark.last_position] >= v_okey THEN
-      v_skipped := v_skipped + 1;
-      CONTINUE;
+      -- At or below the mark: a replay, unless it is a change the hub relayed out of its
+      -- origin's order (it waited in the hub's sync.parked for its parent) that this database
+      -- has not seen. The mark stays where it is.
+      IF NOT sync.late_relay(c) THEN
+        v_skipped := v_skipped + 1;
+        CONTINUE;
+      END IF;
+    ELSE
+      INSERT INTO sync.origin_marks AS m (origin_node_id, last_xid, last_position)
+      VALUES (v_origin, v_okey[1], v_okey[2])
+      ON CONFLICT (origin_node_id) DO UPDATE SET last_xid = EXCLUDED.last_xid, last_position = EXCLUDED.last_position, updated_at = now();
     END IF;
-    INSERT INTO sync.origin_marks AS m (origin_node_id, last_xid, last_position)
-    VALUES (v_origin, v_okey[1], v_okey[2])
-    ON CONFLICT (origin_node_id) DO UPDATE SET last_xid = EXCLUDED.last_xid, last_position = EXCLUDED.last_position, updated_at = now();
 
     IF (c ->> 'hlc')::bigint > v_limit THEN
       INSERT INTO sync.parked (change, table_name, record_id, reason, last_error)
@@ -7874,7 +7893,7 @@ BEGIN
            CASE WHEN k.keep = 'as_delete' THEN 'D' ELSE l.op END AS op,
            CASE WHEN k.keep = 'as_delete' THEN NULL ELSE l.row_data END AS row_data,
            l.old_org_id, CASE WHEN k.keep = 'as_delete' THEN NULL ELSE l.new_org_id END AS new_org_id,
-           l.hlc, l.base_hlc
+           l.hlc, l.base_hlc, 1 AS sub
       FROM scan l
       JOIN sync.tables t ON t.table_name = l.table_name AND t.enabled AND t.direction <> 'push_only'
       CROSS JOIN LATERAL (SELECT CASE
@@ -7887,10 +7906,29 @@ BEGIN
                WHEN t.scope = 'org' AND l.old_org_id = ANY (n.org_scope) THEN 'as_delete'
                ELSE 'no' END AS keep) k
      WHERE l.origin_node_id <> n.id AND k.keep <> 'no'
+  ), member_users AS (
+    -- A user reaches a scoped node with a membership in its scope: the user's row has no change
+    -- of its own then, so its current row and version go just before the membership.
+    SELECT d.xid, d.position, coalesce(v.node_id, (SELECT node_id FROM sync.local)) AS origin_node_id,
+           coalesce(lk.origin_xid, 0) AS origin_xid, coalesce(lk.origin_position, 0) AS origin_position,
+           'users'::text AS table_name, u.id AS record_id, 'U' AS op, to_jsonb(u) AS row_data,
+           NULL::uuid AS old_org_id, u.org_id AS new_org_id, coalesce(v.hlc, 0) AS hlc, NULL::bigint AS base_hlc, 0 AS sub
+      FROM delivered d
+      JOIN public.users u ON u.id = (d.row_data ->> 'user_id')::uuid
+      LEFT JOIN sync.row_versions v ON v.table_name = 'users' AND v.record_id = u.id
+      LEFT JOIN LATERAL (SELECT c.origin_xid, c.origin_position FROM sync.change_log c
+                          WHERE c.table_name = 'users' AND c.record_id = u.id ORDER BY c.position DESC LIMIT 1) lk ON true
+     WHERE n.org_scope IS NOT NULL AND d.table_name = 'organization_memberships' AND d.op <> 'D'
+       AND EXISTS (SELECT 1 FROM sync.tables t WHERE t.table_name = 'users' AND t.enabled AND t.direction <> 'push_only')
+  ), outgoing AS (
+    SELECT xid, position, origin_node_id, origin_xid, origin_position, table_name::text, record_id, op::text, row_data,
+           old_org_id, new_org_id, hlc, base_hlc, sub FROM delivered
+    UNION ALL
+    SELECT * FROM member_users
   )
-  SELECT (SELECT coalesce(jsonb_agg(to_jsonb(d) - 'xid' - 'position' ORDER BY d.xid, d.position), '[]') FROM delivered d),
+  SELECT (SELECT coalesce(jsonb_agg(to_jsonb(d) - 'xid' - 'position' - 'sub' ORDER BY d.xid, d.position, d.sub), '[]') FROM outgoing d),
          (SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.id, 'node_key', x.node_key, 'name', x.name, 'node_type', x.node_type)), '[]')
-            FROM nodes x WHERE x.id IN (SELECT DISTINCT origin_node_id FROM delivered)),
+            FROM nodes x WHERE x.id IN (SELECT DISTINCT origin_node_id FROM outgoing)),
          (SELECT count(*) FROM scan),
          (SELECT xid FROM scan ORDER BY xid DESC, position DESC LIMIT 1),
          (SELECT position FROM scan ORDER BY xid DESC, position DESC LIMIT 1)
@@ -8108,7 +8146,7 @@ $$;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA sync FROM PUBLIC;
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (31, '031-sync-engine', '83d3d358a69a8d8bc2c1865a075f5d9ccc74b52ed947a80f7453b66d1ea0787f');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (31, '031-sync-engine', '34d981ab08a8a3e972954d91586b58813f1e0f7c073c8d04663f50eb0ea95bd3');
 COMMIT;
 \endif
 

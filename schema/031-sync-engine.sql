@@ -712,6 +712,19 @@ END
 $$;
 COMMENT ON FUNCTION sync.apply_change(jsonb, text[], text[]) IS 'Last-writer-wins on (hlc, node id) for one incoming change; records the loser; the hub relays the winner';
 
+-- A change at or below its origin's mark is new here only if this database holds no version of
+-- the row as new as it (a replay finds its own version or a newer one) and has not parked it.
+CREATE FUNCTION sync.late_relay(c jsonb) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT NOT EXISTS (SELECT 1 FROM sync.row_versions v
+                      WHERE v.table_name = c ->> 'table_name' AND v.record_id = (c ->> 'record_id')::uuid
+                        AND NOT sync.newer((c ->> 'hlc')::bigint, (c ->> 'origin_node_id')::uuid, v.hlc, v.node_id))
+     AND NOT EXISTS (SELECT 1 FROM sync.parked p
+                      WHERE p.change ->> 'origin_node_id' = c ->> 'origin_node_id'
+                        AND p.change ->> 'origin_xid' = c ->> 'origin_xid' AND p.change ->> 'origin_position' = c ->> 'origin_position')
+$$;
+COMMENT ON FUNCTION sync.late_relay(jsonb) IS 'Whether a change at or below its origin''s mark is still new here (relayed late by the hub), not a replay';
+
 -- Applies a batch in the caller's transaction: marks (dedupe), skew check, apply each change in
 -- its own subtransaction (a missing parent or a unique clash parks it), then retries parked
 -- changes, observes the clock. Returns counts.
@@ -742,12 +755,18 @@ BEGIN
     v_okey := ARRAY[(c ->> 'origin_xid')::bigint, (c ->> 'origin_position')::bigint];
     SELECT * INTO v_mark FROM sync.origin_marks WHERE origin_node_id = v_origin;
     IF FOUND AND ARRAY[v_mark.last_xid, v_mark.last_position] >= v_okey THEN
-      v_skipped := v_skipped + 1;
-      CONTINUE;
+      -- At or below the mark: a replay, unless it is a change the hub relayed out of its
+      -- origin's order (it waited in the hub's sync.parked for its parent) that this database
+      -- has not seen. The mark stays where it is.
+      IF NOT sync.late_relay(c) THEN
+        v_skipped := v_skipped + 1;
+        CONTINUE;
+      END IF;
+    ELSE
+      INSERT INTO sync.origin_marks AS m (origin_node_id, last_xid, last_position)
+      VALUES (v_origin, v_okey[1], v_okey[2])
+      ON CONFLICT (origin_node_id) DO UPDATE SET last_xid = EXCLUDED.last_xid, last_position = EXCLUDED.last_position, updated_at = now();
     END IF;
-    INSERT INTO sync.origin_marks AS m (origin_node_id, last_xid, last_position)
-    VALUES (v_origin, v_okey[1], v_okey[2])
-    ON CONFLICT (origin_node_id) DO UPDATE SET last_xid = EXCLUDED.last_xid, last_position = EXCLUDED.last_position, updated_at = now();
 
     IF (c ->> 'hlc')::bigint > v_limit THEN
       INSERT INTO sync.parked (change, table_name, record_id, reason, last_error)
@@ -1033,7 +1052,7 @@ BEGIN
            CASE WHEN k.keep = 'as_delete' THEN 'D' ELSE l.op END AS op,
            CASE WHEN k.keep = 'as_delete' THEN NULL ELSE l.row_data END AS row_data,
            l.old_org_id, CASE WHEN k.keep = 'as_delete' THEN NULL ELSE l.new_org_id END AS new_org_id,
-           l.hlc, l.base_hlc
+           l.hlc, l.base_hlc, 1 AS sub
       FROM scan l
       JOIN sync.tables t ON t.table_name = l.table_name AND t.enabled AND t.direction <> 'push_only'
       CROSS JOIN LATERAL (SELECT CASE
@@ -1046,10 +1065,29 @@ BEGIN
                WHEN t.scope = 'org' AND l.old_org_id = ANY (n.org_scope) THEN 'as_delete'
                ELSE 'no' END AS keep) k
      WHERE l.origin_node_id <> n.id AND k.keep <> 'no'
+  ), member_users AS (
+    -- A user reaches a scoped node with a membership in its scope: the user's row has no change
+    -- of its own then, so its current row and version go just before the membership.
+    SELECT d.xid, d.position, coalesce(v.node_id, (SELECT node_id FROM sync.local)) AS origin_node_id,
+           coalesce(lk.origin_xid, 0) AS origin_xid, coalesce(lk.origin_position, 0) AS origin_position,
+           'users'::text AS table_name, u.id AS record_id, 'U' AS op, to_jsonb(u) AS row_data,
+           NULL::uuid AS old_org_id, u.org_id AS new_org_id, coalesce(v.hlc, 0) AS hlc, NULL::bigint AS base_hlc, 0 AS sub
+      FROM delivered d
+      JOIN public.users u ON u.id = (d.row_data ->> 'user_id')::uuid
+      LEFT JOIN sync.row_versions v ON v.table_name = 'users' AND v.record_id = u.id
+      LEFT JOIN LATERAL (SELECT c.origin_xid, c.origin_position FROM sync.change_log c
+                          WHERE c.table_name = 'users' AND c.record_id = u.id ORDER BY c.position DESC LIMIT 1) lk ON true
+     WHERE n.org_scope IS NOT NULL AND d.table_name = 'organization_memberships' AND d.op <> 'D'
+       AND EXISTS (SELECT 1 FROM sync.tables t WHERE t.table_name = 'users' AND t.enabled AND t.direction <> 'push_only')
+  ), outgoing AS (
+    SELECT xid, position, origin_node_id, origin_xid, origin_position, table_name::text, record_id, op::text, row_data,
+           old_org_id, new_org_id, hlc, base_hlc, sub FROM delivered
+    UNION ALL
+    SELECT * FROM member_users
   )
-  SELECT (SELECT coalesce(jsonb_agg(to_jsonb(d) - 'xid' - 'position' ORDER BY d.xid, d.position), '[]') FROM delivered d),
+  SELECT (SELECT coalesce(jsonb_agg(to_jsonb(d) - 'xid' - 'position' - 'sub' ORDER BY d.xid, d.position, d.sub), '[]') FROM outgoing d),
          (SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.id, 'node_key', x.node_key, 'name', x.name, 'node_type', x.node_type)), '[]')
-            FROM nodes x WHERE x.id IN (SELECT DISTINCT origin_node_id FROM delivered)),
+            FROM nodes x WHERE x.id IN (SELECT DISTINCT origin_node_id FROM outgoing)),
          (SELECT count(*) FROM scan),
          (SELECT xid FROM scan ORDER BY xid DESC, position DESC LIMIT 1),
          (SELECT position FROM scan ORDER BY xid DESC, position DESC LIMIT 1)
