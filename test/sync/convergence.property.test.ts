@@ -52,13 +52,13 @@ describe(`sync property: a hub and three nodes converge (${onPostgres ? 'postgre
 
   beforeAll(async () => {
     hub = await createHub();
-    nodes = [
-      await createNode('prop-a', 'pglite'),
-      await createNode('prop-b', onPostgres ? 'postgres' : 'pglite'),
-      await createNode('prop-c', 'pglite'),
-    ];
+    nodes = await Promise.all([
+      createNode('prop-a', 'pglite'),
+      createNode('prop-b', onPostgres ? 'postgres' : 'pglite'),
+      createNode('prop-c', 'pglite'),
+    ]);
     for (const [i, n] of nodes.entries()) await joinNode(hub, n, `prop-node-${i + 1}`);
-  });
+  }, 600_000);
   afterAll(async () => {
     await closeAll();
   });
