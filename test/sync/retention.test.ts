@@ -208,3 +208,34 @@ describe(`sync log retention and re-seed (${onPostgres ? 'postgres' : 'pglite'} 
     await expect(hubDb.query(`SELECT sync.purge(interval '-1 day')`)).rejects.toThrow(/retention must be zero or more/);
   });
 });
+
+describe.runIf(onPostgres)('migration 033 on a hub that already has node roles (postgres)', () => {
+  it('moves their EXECUTE to the new sync.pull and registers them, so they keep pulling and hold the log', async () => {
+    const target = await createTarget();
+    const db = await target.open();
+    const role = `rv_node_h6_upgrade_${process.pid}`;
+    try {
+      await migrate(db, { files: embeddedMigrations().filter((f) => f.version <= 32) });
+      await db.query(`SELECT sync.register_node('upgrade-node', NULL, $1)`, [role]);
+      await db.exec(`CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA sync TO ${role};
+                     GRANT EXECUTE ON FUNCTION sync.pull(text, text, bigint, bigint, integer) TO ${role}`);
+      await migrate(db, { files: embeddedMigrations() });
+      const { rows } = await db.query<{ pull: boolean; inner: boolean }>(
+        `SELECT has_function_privilege($1, 'sync.pull(text, text, bigint, bigint, integer)', 'EXECUTE') AS pull,
+                has_function_privilege($1, 'sync.pull_after_horizon_check(text, text, bigint, bigint, integer)', 'EXECUTE') AS inner`,
+        [role],
+      );
+      expect(rows[0]).toEqual({ pull: true, inner: false });
+      expect(await n(db, `SELECT count(*) AS n FROM sync.registrations r JOIN nodes x ON x.id = r.node_id WHERE x.node_key = 'upgrade-node'`)).toBe(1);
+      await db.query(`INSERT INTO tasks (org_id, title) VALUES ($1, 'logged before the node pulled')`, [ORG]);
+      expect((await purgeSyncLog(db, { retentionMs: 0 })).held_by).toEqual(['upgrade-node']);
+    } finally {
+      await db.close();
+      await target.cleanup();
+      const c = new pg.Client({ connectionString: SERVER_URL });
+      await c.connect();
+      await c.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
+      await c.end();
+    }
+  });
+});
