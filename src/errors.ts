@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'E_BACKUP'
   | 'E_NOT_SUPPORTED'
   | 'E_SYNC_SCHEMA_MISMATCH'
-  | 'E_SYNC_REFUSED';
+  | 'E_SYNC_REFUSED'
+  | 'E_SYNC_RESEED';
 
 export class RobbieverseError extends Error {
   readonly code: ErrorCode;

@@ -16,6 +16,7 @@ import { membersRoutes } from './routes/members.js';
 import { aiRoutes } from './routes/ai.js';
 import { blocksRoutes } from './routes/blocks.js';
 import { systemRoutes } from './routes/system.js';
+import { syncRoutes } from './routes/sync.js';
 import { DEFAULT_THROTTLE, type ThrottleLimits } from './auth/throttle.js';
 import { securityHeaders } from './security-headers.js';
 import { inputProblem, jsonDepthExceeds, MAX_JSON_DEPTH, validatorCompiler } from './validation.js';
@@ -190,6 +191,7 @@ export async function createApiServer(opts: ApiOptions): Promise<FastifyInstance
       for (const def of RESOURCES) registerResource(api, def, tables.get(def.table)!, rc);
       await aiRoutes(api, rc);
       await systemRoutes(api, rc);
+      await syncRoutes(api, rc);
       await blocksRoutes(api, rc, { deployRoot: opts.blocks?.deployRoot });
     },
     { prefix: '/api' },

@@ -9,7 +9,7 @@ import { PostgresDb } from '../db/postgres.js';
 import type { Db, Queryable } from '../db/types.js';
 import { RobbieverseError } from '../errors.js';
 import { refusalError } from './errors.js';
-import { localSchemaVersion } from './exchange.js';
+import { exchange, localSchemaVersion } from './exchange.js';
 import { readSyncSettings, redactMasterUrl, writeSyncSettings, type SyncSettings } from './settings.js';
 
 export const NODE_KEY_PATTERN = /^[a-z0-9][a-z0-9._-]{0,99}$/;
@@ -27,6 +27,7 @@ export const HUB_EXCHANGE_FUNCTIONS = [
 
 export type JoinEvent =
   | { type: 'registered'; nodeKey: string; nodeId: string; role: string | null }
+  | { type: 'pushed'; changes: number; applied: number }
   | { type: 'seed-table'; table: string; rows: number }
   | { type: 'seeded'; rows: number; removed: Record<string, number>; ms: number };
 
@@ -37,7 +38,7 @@ export interface JoinOptions {
   orgs?: string[];
   /** Where the node's settings file goes (the node's home). */
   home: string;
-  /** Seed again even if this database already joined under this key. */
+  /** Seed again even if this database already joined under this key (pending local changes are pushed first). */
   reseed?: boolean;
   logger?: Logger;
   onEvent?: (e: JoinEvent) => void;
@@ -52,6 +53,8 @@ export interface JoinResult {
   role: string | null;
   seeded: boolean;
   rows: number;
+  /** Re-seed: local changes pushed to the master before the snapshot replaced the synced tables. */
+  pushed: number;
   alreadyJoined: boolean;
 }
 
@@ -176,9 +179,17 @@ export async function joinMaster(local: Db, o: JoinOptions): Promise<JoinResult>
   }
   const alreadyJoined = Boolean(joined);
   let rows = 0;
+  let pushed = 0;
   const hub = await PostgresDb.open(nodeUrl, { max: 1, applicationName: `robbieverse-sync ${o.nodeKey}` });
   try {
     if (!alreadyJoined || o.reseed) {
+      if (alreadyJoined) {
+        // Re-seeding replaces the synced tables: what the master has not applied yet goes there
+        // first (a refused push stops the re-seed before anything is replaced).
+        const r = await exchange({ local, hub, nodeKey: o.nodeKey, logger: o.logger }, { pull: false });
+        pushed = r.push.sent;
+        o.onEvent?.({ type: 'pushed', changes: r.push.sent, applied: r.push.applied });
+      }
       rows = await seedFromHub(local, hub, o.nodeKey, mine, reg, orgScope, o.onEvent);
     } else {
       await local.query('SELECT sync.become_node($1::uuid, $2, $3::uuid, $4::uuid[])', [reg.node_id, o.nodeKey, reg.hub_node_id, orgScope]);
@@ -205,6 +216,7 @@ export async function joinMaster(local: Db, o: JoinOptions): Promise<JoinResult>
     role,
     seeded: !alreadyJoined || Boolean(o.reseed),
     rows,
+    pushed,
     alreadyJoined,
   };
 }

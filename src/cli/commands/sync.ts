@@ -5,6 +5,7 @@ import { embeddedMigrations } from '../../migrate/embedded.js';
 import { SyncDaemon } from '../../sync/daemon.js';
 import type { ExchangeResult } from '../../sync/exchange.js';
 import { joinMaster } from '../../sync/join.js';
+import { purgeSyncLog } from '../../sync/purge.js';
 import { assertJoined, syncOnce } from '../../sync/once.js';
 import { redactMasterUrl, requireSyncSettings } from '../../sync/settings.js';
 import { listConflicts, syncStatus } from '../../sync/status.js';
@@ -27,9 +28,10 @@ Examples:
   $ robbieverse sync run             # the daemon (robbieverse up runs it too once joined)
   $ robbieverse sync status
   $ robbieverse sync conflicts --table tasks --since 24h
+  $ robbieverse sync purge --url "$MASTER_URL"   # drop log rows every node has (older than 30 days)
 
 Exit codes: 0 done · 2 usage · 3 schema mismatch (upgrade the master first, then the node) · 5 master unreachable`);
-  sync.addCommand(joinCmd()).addCommand(onceCmd()).addCommand(runCmd()).addCommand(statusCmd()).addCommand(conflictsCmd());
+  sync.addCommand(joinCmd()).addCommand(onceCmd()).addCommand(runCmd()).addCommand(statusCmd()).addCommand(conflictsCmd()).addCommand(purgeCmd());
   return sync;
 }
 
@@ -46,11 +48,12 @@ function joinCmd(): Command {
     .requiredOption('--master <url>', 'the master database, postgres://user:password@host:port/db')
     .requiredOption('--node <key>', 'this node\'s key on the master, e.g. vengeance-local')
     .addOption(new Option('--org <id|name...>', 'receive only these organizations (default: all)'))
-    .option('--reseed', 'replace the synced tables with a fresh master snapshot even if already joined')
+    .option('--reseed', 'push pending local changes, then replace the synced tables with a fresh master snapshot (also when behind the master\'s purge horizon)')
     .addHelpText('after', `
 Examples:
   $ robbieverse sync join --master postgres://admin:secret@hub.example:5432/robbieverse --node aurora-town-local
-  $ robbieverse sync join --master "$MASTER_URL" --node fluenti-local --org "Fluenti Inc" --json`);
+  $ robbieverse sync join --master "$MASTER_URL" --node fluenti-local --org "Fluenti Inc" --json
+  $ robbieverse sync join --master "$MASTER_URL" --node fluenti-local --reseed`);
   dbOptions(cmd, { json: true });
   return cmd.action(
     action(async (o: DbCommandOptions & { master: string; node: string; org?: string[]; reseed?: boolean }) => {
@@ -66,6 +69,7 @@ Examples:
           onEvent: (e) => {
             if (o.json) return;
             if (e.type === 'registered') process.stderr.write(`  registered${e.role ? ` (role ${e.role})` : ''}\n`);
+            if (e.type === 'pushed') process.stderr.write(`  pushed ${e.changes} pending local change${e.changes === 1 ? '' : 's'} first (${e.applied} applied on the master)\n`);
             if (e.type === 'seed-table' && e.rows) process.stderr.write(color.dim(`  seeded ${e.table}: ${e.rows} rows\n`));
             if (e.type === 'seeded') process.stderr.write(`  seeded ${e.rows} rows in ${e.ms} ms${Object.keys(e.removed).length ? `; removed local rows not on the master: ${JSON.stringify(e.removed)}` : ''}\n`);
           },
@@ -166,11 +170,11 @@ function batchOption(): Option {
     });
 }
 
-export function parseInterval(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
-  const n = m ? Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms'] ?? 1000) : NaN;
-  if (!m || !(n >= 100)) {
-    throw new RobbieverseError('E_USAGE', `"${s}" is not a duration of at least 100 ms`, { hint: 'examples: 500ms, 30s, 5m, 1h' });
+export function parseInterval(s: string, minMs = 100): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(s.trim());
+  const n = m ? Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 'ms'] ?? 1000) : NaN;
+  if (!m || !(n >= minMs)) {
+    throw new RobbieverseError('E_USAGE', `"${s}" is not a duration${minMs > 0 ? ` of at least ${minMs} ms` : ''}`, { hint: 'examples: 500ms, 30s, 5m, 1h, 30d' });
   }
   return Math.round(n);
 }
@@ -245,6 +249,45 @@ function conflictsCmd(): Command {
               `  master:  ${JSON.stringify(c.master_data)}\n  replica: ${JSON.stringify(c.replica_data)}\n`,
           );
         }
+      });
+    }),
+  );
+}
+
+function purgeCmd(): Command {
+  const cmd = new Command('purge')
+    .summary('delete sync log rows and tombstones no node needs any more')
+    .description(
+      'On the master: deletes change-log rows every registered node has pulled past (a node that never pulled ' +
+        'holds all of them) and that are older than --retention, and tombstones older than it whose log rows are ' +
+        'gone; the highest key deleted becomes the purge horizon. A node whose cursor lies before it must re-seed ' +
+        '(`sync join --reseed`). On a node: deletes its own changes the master has acknowledged, older than --retention.',
+    )
+    .option('--retention <duration>', 'keep everything younger than this (e.g. 7d, 12h, 0s)', '30d')
+    .option('--release-after <duration>', 'master: a node that has not pulled for this long stops holding the log back (it will have to re-seed)')
+    .addHelpText('after', `
+Examples:
+  $ robbieverse sync purge --url "$MASTER_ADMIN_URL"
+  $ robbieverse sync purge --url "$MASTER_ADMIN_URL" --retention 7d --release-after 90d --json
+  $ robbieverse sync purge               # on a node: its acknowledged changes`);
+  dbOptions(cmd, { json: true });
+  return cmd.action(
+    action(async (o: DbCommandOptions & { retention: string; releaseAfter?: string }) => {
+      const retentionMs = parseInterval(o.retention, 0);
+      const nodeGraceMs = o.releaseAfter === undefined ? undefined : parseInterval(o.releaseAfter, 0);
+      return withCommandDatabase(o, { command: 'robbieverse sync purge' }, async (opened) => {
+        const r = await purgeSyncLog(opened.db, { retentionMs, nodeGraceMs });
+        if (o.json) {
+          printJson(r);
+          return;
+        }
+        process.stdout.write(
+          `${color.green('✓')} purged ${r.log_rows} log row${r.log_rows === 1 ? '' : 's'} and ${r.tombstones} tombstone${r.tombstones === 1 ? '' : 's'} older than ${o.retention}` +
+            (r.horizon ? color.dim(` · horizon (${r.horizon.xid}, ${r.horizon.position})`) : '') +
+            '\n' +
+            (r.role === 'hub' && r.held_by.length ? color.dim(`  held back by: ${r.held_by.join(', ')}\n`) : '') +
+            (r.released.length ? color.yellow(`  no longer held back by (not pulled within --release-after; they must re-seed): ${r.released.join(', ')}\n`) : ''),
+        );
       });
     }),
   );
