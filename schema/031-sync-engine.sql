@@ -1242,7 +1242,8 @@ BEGIN
   -- A local row holding the same natural key (another unique key) under another id gives way to
   -- the hub's row: seeded reference rows (branding per node, style tokens…) had random ids.
   FOR v_uniq IN
-    SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.ord) AS xs, string_agg(format('r.%I', a.attname), ', ' ORDER BY k.ord) AS rs
+    SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.ord) AS xs, string_agg(format('r.%I', a.attname), ', ' ORDER BY k.ord) AS rs,
+           bool_or(i.indnullsnotdistinct) AS nulls_equal
       FROM pg_index i
       CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
@@ -1250,8 +1251,9 @@ BEGIN
        AND i.indpred IS NULL AND i.indexprs IS NULL
      GROUP BY i.indexrelid
   LOOP
-    EXECUTE format('DELETE FROM public.%I x USING jsonb_populate_recordset(NULL::public.%I, $1) r WHERE x.id <> r.id AND ROW(%s) IS NOT DISTINCT FROM ROW(%s)',
-                   p_table, p_table, v_uniq.xs, v_uniq.rs)
+    -- Keys with a NULL clash only where the index says NULLs are equal (NULLS NOT DISTINCT).
+    EXECUTE format('DELETE FROM public.%I x USING jsonb_populate_recordset(NULL::public.%I, $1) r WHERE x.id <> r.id AND ROW(%s) %s ROW(%s)',
+                   p_table, p_table, v_uniq.xs, CASE WHEN v_uniq.nulls_equal THEN 'IS NOT DISTINCT FROM' ELSE '=' END, v_uniq.rs)
       USING (SELECT jsonb_agg(e -> 'row') FROM jsonb_array_elements(p_rows) e);
   END LOOP;
   SELECT string_agg(format('%I', col), ', ') INTO v_cols FROM unnest(sync.writable_columns(p_table)) col;
