@@ -451,6 +451,31 @@ END
 $$;
 COMMENT ON FUNCTION sync.guard_derived_triggers(text) IS 'Adds "not while applying" to the data-deriving triggers of a synced table; returns how many';
 
+-- The last-owner rule (029) belongs to the hub, where memberships are written (they are pull_only).
+-- A node only replays the hub's committed changes one at a time, and a narrowed scope removes the
+-- memberships of organizations that left it: neither is judged by the rule again.
+CREATE OR REPLACE FUNCTION organization_keeps_an_owner() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+  IF current_setting('robbieverse.sync_applying', true) = 'on' THEN RETURN NULL; END IF;
+  IF NOT (OLD.role = 'owner' AND OLD.is_active) THEN RETURN NULL; END IF;
+  IF TG_OP = 'UPDATE' AND NEW.role = 'owner' AND NEW.is_active AND NEW.org_id = OLD.org_id THEN RETURN NULL; END IF;
+  -- One owner change per organization at a time (two demotions racing could each see the other
+  -- owner still there). No row: the organization itself is being deleted, its memberships with it.
+  PERFORM 1 FROM organizations WHERE id = OLD.org_id FOR NO KEY UPDATE;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  IF NOT EXISTS (SELECT 1 FROM organization_memberships m
+                  WHERE m.org_id = OLD.org_id AND m.role = 'owner' AND m.is_active) THEN
+    RAISE EXCEPTION 'organization % would be left without an owner', OLD.org_id
+      USING ERRCODE = 'check_violation', CONSTRAINT = 'organization_memberships_last_owner',
+            HINT = 'make another member owner first, then change or remove this one';
+  END IF;
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION organization_keeps_an_owner() IS
+  'Constraint trigger: refuses a change that leaves an existing organization without an active owner (SQLSTATE 23514, constraint organization_memberships_last_owner); not while the sync applier replays the hub''s changes on a node';
+
 -- Attaches capture (and, on nodes, the read-only guard of hub → local tables) to every enabled
 -- synced table; idempotent.
 CREATE FUNCTION sync.attach() RETURNS integer
