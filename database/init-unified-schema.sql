@@ -35,7 +35,7 @@ DECLARE bad text;
 BEGIN
   SELECT string_agg(m.name, ', ' ORDER BY m.version) INTO bad
     FROM robbieverse_meta.schema_migrations m
-   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', '34d981ab08a8a3e972954d91586b58813f1e0f7c073c8d04663f50eb0ea95bd3'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'), (33, '033-sync-retention', '8fc98c0ffe12bf959b6a38928961969cc26fe70b1849a4d60a143976486b143d'));
+   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', '8d0ab23226d747ff78f6abeb8f9180dbeec7bdf6037b3ac0efb2e415df65ff97'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'), (33, '033-sync-retention', '8fc98c0ffe12bf959b6a38928961969cc26fe70b1849a4d60a143976486b143d'));
   IF bad IS NOT NULL THEN
     RAISE EXCEPTION 'robbieverse: applied migrations differ from this bundle: %', bad
       USING HINT = 'run robbieverse db status against this database; nothing was changed';
@@ -7297,6 +7297,31 @@ END
 $$;
 COMMENT ON FUNCTION sync.guard_derived_triggers(text) IS 'Adds "not while applying" to the data-deriving triggers of a synced table; returns how many';
 
+-- The last-owner rule (029) belongs to the hub, where memberships are written (they are pull_only).
+-- A node only replays the hub's committed changes one at a time, and a narrowed scope removes the
+-- memberships of organizations that left it: neither is judged by the rule again.
+CREATE OR REPLACE FUNCTION organization_keeps_an_owner() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+  IF current_setting('robbieverse.sync_applying', true) = 'on' THEN RETURN NULL; END IF;
+  IF NOT (OLD.role = 'owner' AND OLD.is_active) THEN RETURN NULL; END IF;
+  IF TG_OP = 'UPDATE' AND NEW.role = 'owner' AND NEW.is_active AND NEW.org_id = OLD.org_id THEN RETURN NULL; END IF;
+  -- One owner change per organization at a time (two demotions racing could each see the other
+  -- owner still there). No row: the organization itself is being deleted, its memberships with it.
+  PERFORM 1 FROM organizations WHERE id = OLD.org_id FOR NO KEY UPDATE;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  IF NOT EXISTS (SELECT 1 FROM organization_memberships m
+                  WHERE m.org_id = OLD.org_id AND m.role = 'owner' AND m.is_active) THEN
+    RAISE EXCEPTION 'organization % would be left without an owner', OLD.org_id
+      USING ERRCODE = 'check_violation', CONSTRAINT = 'organization_memberships_last_owner',
+            HINT = 'make another member owner first, then change or remove this one';
+  END IF;
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION organization_keeps_an_owner() IS
+  'Constraint trigger: refuses a change that leaves an existing organization without an active owner (SQLSTATE 23514, constraint organization_memberships_last_owner); not while the sync applier replays the hub''s changes on a node';
+
 -- Attaches capture (and, on nodes, the read-only guard of hub → local tables) to every enabled
 -- synced table; idempotent.
 CREATE FUNCTION sync.attach() RETURNS integer
@@ -8088,7 +8113,8 @@ BEGIN
   -- A local row holding the same natural key (another unique key) under another id gives way to
   -- the hub's row: seeded reference rows (branding per node, style tokens…) had random ids.
   FOR v_uniq IN
-    SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.ord) AS xs, string_agg(format('r.%I', a.attname), ', ' ORDER BY k.ord) AS rs
+    SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.ord) AS xs, string_agg(format('r.%I', a.attname), ', ' ORDER BY k.ord) AS rs,
+           bool_or(i.indnullsnotdistinct) AS nulls_equal
       FROM pg_index i
       CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
@@ -8096,8 +8122,9 @@ BEGIN
        AND i.indpred IS NULL AND i.indexprs IS NULL
      GROUP BY i.indexrelid
   LOOP
-    EXECUTE format('DELETE FROM public.%I x USING jsonb_populate_recordset(NULL::public.%I, $1) r WHERE x.id <> r.id AND ROW(%s) IS NOT DISTINCT FROM ROW(%s)',
-                   p_table, p_table, v_uniq.xs, v_uniq.rs)
+    -- Keys with a NULL clash only where the index says NULLs are equal (NULLS NOT DISTINCT).
+    EXECUTE format('DELETE FROM public.%I x USING jsonb_populate_recordset(NULL::public.%I, $1) r WHERE x.id <> r.id AND ROW(%s) %s ROW(%s)',
+                   p_table, p_table, v_uniq.xs, CASE WHEN v_uniq.nulls_equal THEN 'IS NOT DISTINCT FROM' ELSE '=' END, v_uniq.rs)
       USING (SELECT jsonb_agg(e -> 'row') FROM jsonb_array_elements(p_rows) e);
   END LOOP;
   SELECT string_agg(format('%I', col), ', ') INTO v_cols FROM unnest(sync.writable_columns(p_table)) col;
@@ -8146,7 +8173,7 @@ $$;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA sync FROM PUBLIC;
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (31, '031-sync-engine', '34d981ab08a8a3e972954d91586b58813f1e0f7c073c8d04663f50eb0ea95bd3');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (31, '031-sync-engine', '8d0ab23226d747ff78f6abeb8f9180dbeec7bdf6037b3ac0efb2e415df65ff97');
 COMMIT;
 \endif
 

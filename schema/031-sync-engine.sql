@@ -456,6 +456,31 @@ END
 $$;
 COMMENT ON FUNCTION sync.guard_derived_triggers(text) IS 'Adds "not while applying" to the data-deriving triggers of a synced table; returns how many';
 
+-- The last-owner rule (029) belongs to the hub, where memberships are written (they are pull_only).
+-- A node only replays the hub's committed changes one at a time, and a narrowed scope removes the
+-- memberships of organizations that left it: neither is judged by the rule again.
+CREATE OR REPLACE FUNCTION organization_keeps_an_owner() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+  IF current_setting('robbieverse.sync_applying', true) = 'on' THEN RETURN NULL; END IF;
+  IF NOT (OLD.role = 'owner' AND OLD.is_active) THEN RETURN NULL; END IF;
+  IF TG_OP = 'UPDATE' AND NEW.role = 'owner' AND NEW.is_active AND NEW.org_id = OLD.org_id THEN RETURN NULL; END IF;
+  -- One owner change per organization at a time (two demotions racing could each see the other
+  -- owner still there). No row: the organization itself is being deleted, its memberships with it.
+  PERFORM 1 FROM organizations WHERE id = OLD.org_id FOR NO KEY UPDATE;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  IF NOT EXISTS (SELECT 1 FROM organization_memberships m
+                  WHERE m.org_id = OLD.org_id AND m.role = 'owner' AND m.is_active) THEN
+    RAISE EXCEPTION 'organization % would be left without an owner', OLD.org_id
+      USING ERRCODE = 'check_violation', CONSTRAINT = 'organization_memberships_last_owner',
+            HINT = 'make another member owner first, then change or remove this one';
+  END IF;
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION organization_keeps_an_owner() IS
+  'Constraint trigger: refuses a change that leaves an existing organization without an active owner (SQLSTATE 23514, constraint organization_memberships_last_owner); not while the sync applier replays the hub''s changes on a node';
+
 -- Attaches capture (and, on nodes, the read-only guard of hub → local tables) to every enabled
 -- synced table; idempotent.
 CREATE FUNCTION sync.attach() RETURNS integer
@@ -1247,7 +1272,8 @@ BEGIN
   -- A local row holding the same natural key (another unique key) under another id gives way to
   -- the hub's row: seeded reference rows (branding per node, style tokens…) had random ids.
   FOR v_uniq IN
-    SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.ord) AS xs, string_agg(format('r.%I', a.attname), ', ' ORDER BY k.ord) AS rs
+    SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.ord) AS xs, string_agg(format('r.%I', a.attname), ', ' ORDER BY k.ord) AS rs,
+           bool_or(i.indnullsnotdistinct) AS nulls_equal
       FROM pg_index i
       CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
@@ -1255,8 +1281,9 @@ BEGIN
        AND i.indpred IS NULL AND i.indexprs IS NULL
      GROUP BY i.indexrelid
   LOOP
-    EXECUTE format('DELETE FROM public.%I x USING jsonb_populate_recordset(NULL::public.%I, $1) r WHERE x.id <> r.id AND ROW(%s) IS NOT DISTINCT FROM ROW(%s)',
-                   p_table, p_table, v_uniq.xs, v_uniq.rs)
+    -- Keys with a NULL clash only where the index says NULLs are equal (NULLS NOT DISTINCT).
+    EXECUTE format('DELETE FROM public.%I x USING jsonb_populate_recordset(NULL::public.%I, $1) r WHERE x.id <> r.id AND ROW(%s) %s ROW(%s)',
+                   p_table, p_table, v_uniq.xs, CASE WHEN v_uniq.nulls_equal THEN 'IS NOT DISTINCT FROM' ELSE '=' END, v_uniq.rs)
       USING (SELECT jsonb_agg(e -> 'row') FROM jsonb_array_elements(p_rows) e);
   END LOOP;
   SELECT string_agg(format('%I', col), ', ') INTO v_cols FROM unnest(sync.writable_columns(p_table)) col;

@@ -1,7 +1,7 @@
 /**
  * `sync join`: registers this database as a node of a master and seeds it from one consistent
- * snapshot of the master. Idempotent: joining again under the same key keeps the data and only
- * updates the scope (or re-seeds when asked).
+ * snapshot of the master. Idempotent: joining again under the same key keeps the data; with
+ * another organization scope (or when asked) the node sends its pending changes and is seeded again.
  */
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
@@ -27,7 +27,7 @@ export const HUB_EXCHANGE_FUNCTIONS = [
 
 export type JoinEvent =
   | { type: 'registered'; nodeKey: string; nodeId: string; role: string | null }
-  | { type: 'pushed'; changes: number; applied: number }
+  | { type: 'pushed'; changes: number }
   | { type: 'seed-table'; table: string; rows: number }
   | { type: 'seeded'; rows: number; removed: Record<string, number>; ms: number };
 
@@ -132,6 +132,25 @@ function passwordOf(url: string | undefined): string | undefined {
   }
 }
 
+/** Whether two organization scopes (null = all organizations) differ as sets. */
+function scopeChanged(a: string[] | null, b: string[] | null): boolean {
+  if (a === null || b === null) return a !== b;
+  const x = new Set(a.map((id) => id.toLowerCase()));
+  const y = new Set(b.map((id) => id.toLowerCase()));
+  return x.size !== y.size || [...y].some((id) => !x.has(id));
+}
+
+/** Sends the node's changes the hub has not applied yet, with the node's own credentials. */
+async function pushPending(local: Db, settings: SyncSettings, logger?: Logger): Promise<number> {
+  const hub = await PostgresDb.open(settings.masterUrl, { max: 1, applicationName: `robbieverse-sync ${settings.nodeKey}` });
+  try {
+    const r = await exchange({ local, hub, nodeKey: settings.nodeKey, logger }, { pull: false });
+    return r.push.sent;
+  } finally {
+    await hub.close();
+  }
+}
+
 export async function joinMaster(local: Db, o: JoinOptions): Promise<JoinResult> {
   if (!NODE_KEY_PATTERN.test(o.nodeKey)) {
     throw new RobbieverseError('E_USAGE', `node key "${o.nodeKey}" is not valid`, {
@@ -144,12 +163,26 @@ export async function joinMaster(local: Db, o: JoinOptions): Promise<JoinResult>
       hint: 'a database joins one network under one key; use a fresh home/database for another key',
     });
   }
+  const { rows: locals } = await local.query<{ role: string; node_key: string; node_id: string; org_scope: string[] | null }>(
+    'SELECT role, node_key, node_id::text, org_scope::text[] AS org_scope FROM sync.local',
+  );
+  const joined = locals[0];
+  if (joined && (joined.role !== 'node' || joined.node_key !== o.nodeKey)) {
+    throw new RobbieverseError('E_USAGE', `this database is already ${joined.role === 'hub' ? 'the hub of a network' : `node "${joined.node_key}"`}`, {
+      hint: 'join a fresh database instead',
+    });
+  }
+  const alreadyJoined = Boolean(joined);
   const mine = await localSchemaVersion(local);
   const admin = await PostgresDb.open(o.masterUrl, { max: 1, applicationName: 'robbieverse-sync-join' });
   let nodeUrl: string;
   let role: string | null;
   let reg: { node_id: string; node_key: string; hub_node_id: string; hub_node_key: string };
   let orgScope: string[] | null;
+  // A joined node whose scope changes is seeded again (added organizations arrive, removed ones
+  // leave); its pending changes go to the hub first, under the old scope, so none is lost.
+  let rescope = false;
+  let pushed = 0;
   try {
     if (!(await hubHasSync(admin))) {
       throw new RobbieverseError('E_SYNC_SCHEMA_MISMATCH', `the master ${redactMasterUrl(o.masterUrl)} has no sync functions`, {
@@ -159,6 +192,18 @@ export async function joinMaster(local: Db, o: JoinOptions): Promise<JoinResult>
     const theirs = await localSchemaVersion(admin);
     if (theirs !== mine) throw refusalError('schema_mismatch', `node schema ${mine}, hub schema ${theirs}`);
     orgScope = o.orgs && o.orgs.length ? await resolveOrgs(admin, o.orgs) : null;
+    rescope = alreadyJoined && scopeChanged(joined!.org_scope, orgScope);
+    // Re-seeding replaces the synced tables: what the master has not applied yet goes there first,
+    // under the old scope (a refused push stops the re-seed before anything is replaced).
+    if (rescope || (alreadyJoined && o.reseed)) {
+      if (!previous) {
+        throw new RobbieverseError('E_CONFIG', `this node's sync settings (${o.home}/sync.json) are missing, so its pending changes cannot be sent before it is seeded again`, {
+          hint: 'restore sync.json (or join again with the previous --org list), then re-seed',
+        });
+      }
+      pushed = await pushPending(local, previous, o.logger);
+      o.onEvent?.({ type: 'pushed', changes: pushed });
+    }
     const sameMaster = previous && redactMasterUrl(previous.masterUrl).replace(/\/\/[^@]*@/, '//') === redactMasterUrl(o.masterUrl).replace(/\/\/[^@]*@/, '//');
     const creds = await ensureNodeRole(admin, o.nodeKey, sameMaster ? passwordOf(previous.masterUrl) : undefined);
     role = creds?.role ?? null;
@@ -170,26 +215,11 @@ export async function joinMaster(local: Db, o: JoinOptions): Promise<JoinResult>
   }
   o.onEvent?.({ type: 'registered', nodeKey: reg.node_key, nodeId: reg.node_id, role });
 
-  const { rows: locals } = await local.query<{ role: string; node_key: string; node_id: string }>('SELECT role, node_key, node_id::text FROM sync.local');
-  const joined = locals[0];
-  if (joined && (joined.role !== 'node' || joined.node_key !== o.nodeKey)) {
-    throw new RobbieverseError('E_USAGE', `this database is already ${joined.role === 'hub' ? 'the hub of a network' : `node "${joined.node_key}"`}`, {
-      hint: 'join a fresh database instead',
-    });
-  }
-  const alreadyJoined = Boolean(joined);
   let rows = 0;
-  let pushed = 0;
+  const seed = !alreadyJoined || Boolean(o.reseed) || rescope;
   const hub = await PostgresDb.open(nodeUrl, { max: 1, applicationName: `robbieverse-sync ${o.nodeKey}` });
   try {
-    if (!alreadyJoined || o.reseed) {
-      if (alreadyJoined) {
-        // Re-seeding replaces the synced tables: what the master has not applied yet goes there
-        // first (a refused push stops the re-seed before anything is replaced).
-        const r = await exchange({ local, hub, nodeKey: o.nodeKey, logger: o.logger }, { pull: false });
-        pushed = r.push.sent;
-        o.onEvent?.({ type: 'pushed', changes: r.push.sent, applied: r.push.applied });
-      }
+    if (seed) {
       rows = await seedFromHub(local, hub, o.nodeKey, mine, reg, orgScope, o.onEvent);
     } else {
       await local.query('SELECT sync.become_node($1::uuid, $2, $3::uuid, $4::uuid[])', [reg.node_id, o.nodeKey, reg.hub_node_id, orgScope]);
@@ -214,7 +244,7 @@ export async function joinMaster(local: Db, o: JoinOptions): Promise<JoinResult>
     hubNodeKey: reg.hub_node_key,
     orgScope,
     role,
-    seeded: !alreadyJoined || Boolean(o.reseed),
+    seeded: seed,
     rows,
     pushed,
     alreadyJoined,

@@ -238,4 +238,27 @@ describe(`sync: order, offline, scope, guards (hub and nodes on ${engineName})`,
     expect(r.push.sent).toBe(0);
     expect(await scalar(hub.db, `SELECT name AS v FROM organizations WHERE id = $1`, [orgX])).toBe('Org X');
   });
+  it('11 scope change: B joined again with X and Y gets Y\'s rows and keeps its pending change; narrowed to X, Y\'s rows leave', async () => {
+    const oldY = await insertCompany(hub.db, 'in Y before the widening', orgY);
+    await syncUntilQuiet([a, b]);
+    const pending = await insertCompany(b.db, 'pending on B', orgX);
+    const wide = await joinNode(hub, b, 'scope-b', [orgX, orgY]);
+    expect(wide).toMatchObject({ alreadyJoined: true, seeded: true });
+    expect(await has(b.db, 'companies', oldY)).toBe(true);
+    expect(await has(b.db, 'companies', pending)).toBe(true);
+    expect(await has(hub.db, 'companies', pending)).toBe(true);
+    expect(await checksum(b.db, 'companies')).toEqual(await checksum(hub.db, 'companies'));
+    await syncUntilQuiet([a, b]);
+
+    const narrow = await joinNode(hub, b, 'scope-b', [orgX]);
+    expect(narrow.seeded).toBe(true);
+    expect(await count(b.db, `SELECT count(*) AS v FROM companies WHERE org_id = $1`, [orgY])).toBe(0);
+    expect(await checksum(b.db, 'companies')).toEqual(await checksum(hub.db, 'companies', `org_id = '${orgX}'`));
+    // Leaving the scope is local: nothing was deleted on the hub.
+    expect(await has(hub.db, 'companies', oldY)).toBe(true);
+    const r = await sync(b);
+    expect(r.push.sent).toBe(0);
+    // The same scope again changes nothing (no seed).
+    expect((await joinNode(hub, b, 'scope-b', [orgX])).seeded).toBe(false);
+  });
 });

@@ -69,7 +69,7 @@ Examples:
           onEvent: (e) => {
             if (o.json) return;
             if (e.type === 'registered') process.stderr.write(`  registered${e.role ? ` (role ${e.role})` : ''}\n`);
-            if (e.type === 'pushed') process.stderr.write(`  pushed ${e.changes} pending local change${e.changes === 1 ? '' : 's'} first (${e.applied} applied on the master)\n`);
+            if (e.type === 'pushed') process.stderr.write(`  pushed ${e.changes} pending local change${e.changes === 1 ? '' : 's'} to the master first\n`);
             if (e.type === 'seed-table' && e.rows) process.stderr.write(color.dim(`  seeded ${e.table}: ${e.rows} rows\n`));
             if (e.type === 'seeded') process.stderr.write(`  seeded ${e.rows} rows in ${e.ms} ms${Object.keys(e.removed).length ? `; removed local rows not on the master: ${JSON.stringify(e.removed)}` : ''}\n`);
           },
