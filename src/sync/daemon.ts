@@ -82,7 +82,7 @@ export class SyncDaemon {
 
   private every(ms: number, fn: () => void): void {
     const t = setInterval(fn, ms);
-    t.unref();
+
     this.timers.add(t);
   }
 
@@ -153,7 +153,7 @@ export class SyncDaemon {
           // After a failure, pull as well: the hub may have changed while we could not reach it.
           this.request({ push: true, pull: true });
         }, retryInMs);
-        this.retryTimer.unref();
+
       }
       throw e;
     }
