@@ -35,7 +35,7 @@ DECLARE bad text;
 BEGIN
   SELECT string_agg(m.name, ', ' ORDER BY m.version) INTO bad
     FROM robbieverse_meta.schema_migrations m
-   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', '8d0ab23226d747ff78f6abeb8f9180dbeec7bdf6037b3ac0efb2e415df65ff97'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'), (33, '033-sync-retention', '8fc98c0ffe12bf959b6a38928961969cc26fe70b1849a4d60a143976486b143d'));
+   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', 'e453b8c7beb0250d8a52f7e70a91d2086c101a130509969749ae9d06083164a7'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'), (33, '033-sync-retention', '8fc98c0ffe12bf959b6a38928961969cc26fe70b1849a4d60a143976486b143d'));
   IF bad IS NOT NULL THEN
     RAISE EXCEPTION 'robbieverse: applied migrations differ from this bundle: %', bad
       USING HINT = 'run robbieverse db status against this database; nothing was changed';
@@ -7169,6 +7169,9 @@ DECLARE
   v_pos    bigint;
   v_xid    bigint := pg_current_xact_id()::text::bigint;
   v_scope  text := TG_ARGV[0];
+  -- TG_TABLE_NAME is a name (collation "C"): compared as is with row_versions' text key, the
+  -- index cannot serve the lookup and every captured row would scan all versions.
+  v_table  text := TG_TABLE_NAME::text COLLATE "default";
 BEGIN
   IF current_setting('robbieverse.sync_applying', true) = 'on' THEN
     RETURN NULL;
@@ -7195,13 +7198,13 @@ BEGIN
   -- A primary-key change is a delete of the old key (here) and an insert of the new one (below).
   IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND v_old_id <> v_id) THEN
     v_hlc := sync.hlc_next(sync.wall_ms());
-    SELECT hlc INTO v_base FROM sync.row_versions WHERE table_name = TG_TABLE_NAME AND record_id = v_old_id;
+    SELECT hlc INTO v_base FROM sync.row_versions WHERE table_name = v_table AND record_id = v_old_id;
     v_pos := nextval('sync.change_log_position_seq');
     INSERT INTO sync.change_log (position, xid, origin_node_id, origin_xid, origin_position, table_name, record_id,
                                  op, row_data, old_org_id, new_org_id, hlc, base_hlc)
-    VALUES (v_pos, v_xid, v_local.node_id, v_xid, v_pos, TG_TABLE_NAME, v_old_id, 'D', NULL, v_oldorg, NULL, v_hlc, v_base);
+    VALUES (v_pos, v_xid, v_local.node_id, v_xid, v_pos, v_table, v_old_id, 'D', NULL, v_oldorg, NULL, v_hlc, v_base);
     INSERT INTO sync.row_versions AS r (table_name, record_id, hlc, node_id, deleted, org_id)
-    VALUES (TG_TABLE_NAME, v_old_id, v_hlc, v_local.node_id, true, v_oldorg)
+    VALUES (v_table, v_old_id, v_hlc, v_local.node_id, true, v_oldorg)
     ON CONFLICT (table_name, record_id) DO UPDATE
        SET hlc = EXCLUDED.hlc, node_id = EXCLUDED.node_id, deleted = true, org_id = EXCLUDED.org_id;
     IF TG_OP = 'UPDATE' THEN
@@ -7213,18 +7216,18 @@ BEGIN
     v_hlc := sync.hlc_next(sync.wall_ms());
     SELECT hlc, CASE WHEN TG_OP = 'INSERT' OR v_old_id <> v_id THEN NULL ELSE org_id END
       INTO v_base, v_oldorg
-      FROM sync.row_versions WHERE table_name = TG_TABLE_NAME AND record_id = v_id;
+      FROM sync.row_versions WHERE table_name = v_table AND record_id = v_id;
     IF TG_OP = 'UPDATE' AND v_old_id = v_id AND v_oldorg IS NULL THEN
       v_oldorg := CASE WHEN v_scope = 'global' THEN NULL ELSE (v_old ->> 'org_id')::uuid END;
     END IF;
     v_pos := nextval('sync.change_log_position_seq');
     INSERT INTO sync.change_log (position, xid, origin_node_id, origin_xid, origin_position, table_name, record_id,
                                  op, row_data, old_org_id, new_org_id, hlc, base_hlc)
-    VALUES (v_pos, v_xid, v_local.node_id, v_xid, v_pos, TG_TABLE_NAME, v_id,
+    VALUES (v_pos, v_xid, v_local.node_id, v_xid, v_pos, v_table, v_id,
             CASE WHEN TG_OP = 'INSERT' OR v_old_id <> v_id THEN 'I' ELSE 'U' END,
             v_new, v_oldorg, v_org, v_hlc, v_base);
     INSERT INTO sync.row_versions AS r (table_name, record_id, hlc, node_id, deleted, org_id)
-    VALUES (TG_TABLE_NAME, v_id, v_hlc, v_local.node_id, false, v_org)
+    VALUES (v_table, v_id, v_hlc, v_local.node_id, false, v_org)
     ON CONFLICT (table_name, record_id) DO UPDATE
        SET hlc = EXCLUDED.hlc, node_id = EXCLUDED.node_id, deleted = false, org_id = EXCLUDED.org_id;
   END IF;
@@ -8173,7 +8176,7 @@ $$;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA sync FROM PUBLIC;
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (31, '031-sync-engine', '8d0ab23226d747ff78f6abeb8f9180dbeec7bdf6037b3ac0efb2e415df65ff97');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (31, '031-sync-engine', 'e453b8c7beb0250d8a52f7e70a91d2086c101a130509969749ae9d06083164a7');
 COMMIT;
 \endif
 

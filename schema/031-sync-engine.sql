@@ -328,6 +328,9 @@ DECLARE
   v_pos    bigint;
   v_xid    bigint := pg_current_xact_id()::text::bigint;
   v_scope  text := TG_ARGV[0];
+  -- TG_TABLE_NAME is a name (collation "C"): compared as is with row_versions' text key, the
+  -- index cannot serve the lookup and every captured row would scan all versions.
+  v_table  text := TG_TABLE_NAME::text COLLATE "default";
 BEGIN
   IF current_setting('robbieverse.sync_applying', true) = 'on' THEN
     RETURN NULL;
@@ -354,13 +357,13 @@ BEGIN
   -- A primary-key change is a delete of the old key (here) and an insert of the new one (below).
   IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND v_old_id <> v_id) THEN
     v_hlc := sync.hlc_next(sync.wall_ms());
-    SELECT hlc INTO v_base FROM sync.row_versions WHERE table_name = TG_TABLE_NAME AND record_id = v_old_id;
+    SELECT hlc INTO v_base FROM sync.row_versions WHERE table_name = v_table AND record_id = v_old_id;
     v_pos := nextval('sync.change_log_position_seq');
     INSERT INTO sync.change_log (position, xid, origin_node_id, origin_xid, origin_position, table_name, record_id,
                                  op, row_data, old_org_id, new_org_id, hlc, base_hlc)
-    VALUES (v_pos, v_xid, v_local.node_id, v_xid, v_pos, TG_TABLE_NAME, v_old_id, 'D', NULL, v_oldorg, NULL, v_hlc, v_base);
+    VALUES (v_pos, v_xid, v_local.node_id, v_xid, v_pos, v_table, v_old_id, 'D', NULL, v_oldorg, NULL, v_hlc, v_base);
     INSERT INTO sync.row_versions AS r (table_name, record_id, hlc, node_id, deleted, org_id)
-    VALUES (TG_TABLE_NAME, v_old_id, v_hlc, v_local.node_id, true, v_oldorg)
+    VALUES (v_table, v_old_id, v_hlc, v_local.node_id, true, v_oldorg)
     ON CONFLICT (table_name, record_id) DO UPDATE
        SET hlc = EXCLUDED.hlc, node_id = EXCLUDED.node_id, deleted = true, org_id = EXCLUDED.org_id;
     IF TG_OP = 'UPDATE' THEN
@@ -372,18 +375,18 @@ BEGIN
     v_hlc := sync.hlc_next(sync.wall_ms());
     SELECT hlc, CASE WHEN TG_OP = 'INSERT' OR v_old_id <> v_id THEN NULL ELSE org_id END
       INTO v_base, v_oldorg
-      FROM sync.row_versions WHERE table_name = TG_TABLE_NAME AND record_id = v_id;
+      FROM sync.row_versions WHERE table_name = v_table AND record_id = v_id;
     IF TG_OP = 'UPDATE' AND v_old_id = v_id AND v_oldorg IS NULL THEN
       v_oldorg := CASE WHEN v_scope = 'global' THEN NULL ELSE (v_old ->> 'org_id')::uuid END;
     END IF;
     v_pos := nextval('sync.change_log_position_seq');
     INSERT INTO sync.change_log (position, xid, origin_node_id, origin_xid, origin_position, table_name, record_id,
                                  op, row_data, old_org_id, new_org_id, hlc, base_hlc)
-    VALUES (v_pos, v_xid, v_local.node_id, v_xid, v_pos, TG_TABLE_NAME, v_id,
+    VALUES (v_pos, v_xid, v_local.node_id, v_xid, v_pos, v_table, v_id,
             CASE WHEN TG_OP = 'INSERT' OR v_old_id <> v_id THEN 'I' ELSE 'U' END,
             v_new, v_oldorg, v_org, v_hlc, v_base);
     INSERT INTO sync.row_versions AS r (table_name, record_id, hlc, node_id, deleted, org_id)
-    VALUES (TG_TABLE_NAME, v_id, v_hlc, v_local.node_id, false, v_org)
+    VALUES (v_table, v_id, v_hlc, v_local.node_id, false, v_org)
     ON CONFLICT (table_name, record_id) DO UPDATE
        SET hlc = EXCLUDED.hlc, node_id = EXCLUDED.node_id, deleted = false, org_id = EXCLUDED.org_id;
   END IF;
