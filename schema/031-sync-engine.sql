@@ -353,6 +353,16 @@ BEGIN
   IF TG_OP = 'UPDATE' AND (v_new - 'updated_at') = (v_old - 'updated_at') THEN
     RETURN NULL;
   END IF;
+  -- A node limited to some organizations cannot write rows of others: the hub would refuse the
+  -- batch holding such a change, and every later change of this node behind it.
+  IF v_local.role = 'node' AND v_local.org_scope IS NOT NULL AND v_scope = 'org'
+     AND ((v_org IS NOT NULL AND NOT v_org = ANY (v_local.org_scope))
+          OR (v_oldorg IS NOT NULL AND NOT v_oldorg = ANY (v_local.org_scope))) THEN
+    RAISE EXCEPTION '% on %: organization % is outside this node''s sync scope', TG_OP, TG_TABLE_NAME,
+      CASE WHEN v_org IS NOT NULL AND NOT v_org = ANY (v_local.org_scope) THEN v_org ELSE v_oldorg END
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'write it on the hub or on a node whose scope includes that organization (robbieverse sync join --org …)';
+  END IF;
 
   -- A primary-key change is a delete of the old key (here) and an insert of the new one (below).
   IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND v_old_id <> v_id) THEN

@@ -167,6 +167,18 @@ describe(`sync: order, offline, scope, guards (hub and nodes on ${engineName})`,
     expect(await checksum(b.db, 'companies')).toEqual(await checksum(hub.db, 'companies', `org_id = '${orgX}'`));
   });
 
+  it('11 tenant scope: B cannot write a row of an organization outside its scope (its outbox would block), and nothing is logged', async () => {
+    const before = await count(b.db, `SELECT count(*) AS v FROM sync.change_log`);
+    await expect(insertCompany(b.db, 'B in Y', orgY)).rejects.toThrow(/outside this node's sync scope/);
+    const inX = await insertCompany(b.db, 'B in X', orgX);
+    await expect(b.db.query(`UPDATE companies SET org_id = $2 WHERE id = $1`, [inX, orgY])).rejects.toThrow(/outside this node's sync scope/);
+    expect(await count(b.db, `SELECT count(*) AS v FROM companies WHERE org_id = $1`, [orgY])).toBe(0);
+    expect(await count(b.db, `SELECT count(*) AS v FROM sync.change_log`)).toBeGreaterThan(before);
+    await syncUntilQuiet([a, b]);
+    expect(await has(hub.db, 'companies', inX)).toBe(true);
+    expect(await scalar(hub.db, `SELECT org_id::text AS v FROM companies WHERE id = $1`, [inX])).toBe(orgX);
+  });
+
   it('11 tenant scope (users): a user reaches B with their first membership in org X, not before', async () => {
     const user = await scalar(hub.db, `INSERT INTO users (org_id, email, password_hash) VALUES ($1, 'only-y@sync.example', 'x') RETURNING id::text AS v`, [orgY]);
     await hub.db.query(`INSERT INTO organization_memberships (org_id, user_id) VALUES ($1, $2)`, [orgY, user]);
