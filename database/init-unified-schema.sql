@@ -35,7 +35,7 @@ DECLARE bad text;
 BEGIN
   SELECT string_agg(m.name, ', ' ORDER BY m.version) INTO bad
     FROM robbieverse_meta.schema_migrations m
-   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', '2f4b9d5425cb7d3cd87637e7734458f6b8566193bc46459374a50ff41a12999e'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'), (33, '033-sync-retention', '8fc98c0ffe12bf959b6a38928961969cc26fe70b1849a4d60a143976486b143d'));
+   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', 'b4d4a3decac0e01de4352b90e6b888eb1a8cb59256ab2b924f15275a48b03ae7'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'), (33, '033-sync-retention', '8fc98c0ffe12bf959b6a38928961969cc26fe70b1849a4d60a143976486b143d'));
   IF bad IS NOT NULL THEN
     RAISE EXCEPTION 'robbieverse: applied migrations differ from this bundle: %', bad
       USING HINT = 'run robbieverse db status against this database; nothing was changed';
@@ -7510,6 +7510,7 @@ DECLARE
   v_ver     sync.row_versions;
   v_cur     jsonb;
   v_has_ver boolean;
+  v_cur_known boolean := false;
   v_concurrent boolean;
   v_type    text;
   v_sets    text;
@@ -7520,11 +7521,16 @@ BEGIN
   SELECT * INTO v_self FROM sync.local;
   SELECT * INTO v_ver FROM sync.row_versions WHERE table_name = v_table AND record_id = v_id FOR UPDATE;
   v_has_ver := FOUND;
-  EXECUTE format('SELECT to_jsonb(t) FROM public.%I t WHERE id = $1', v_table) INTO v_cur USING v_id;
-  IF NOT v_has_ver AND v_cur IS NOT NULL THEN
-    -- A row from before sync was enabled: the lowest version, owned by the hub.
-    v_ver := ROW(v_table, v_id, 0, coalesce(v_self.hub_node_id, v_self.node_id), false, NULL)::sync.row_versions;
-    v_has_ver := true;
+  -- The current row image is read only when needed: no version (is there a row from before sync
+  -- was enabled?) or a conflict to record.
+  IF NOT v_has_ver THEN
+    EXECUTE format('SELECT to_jsonb(t) FROM public.%I t WHERE id = $1', v_table) INTO v_cur USING v_id;
+    v_cur_known := true;
+    IF v_cur IS NOT NULL THEN
+      -- A row from before sync was enabled: the lowest version, owned by the hub.
+      v_ver := ROW(v_table, v_id, 0, coalesce(v_self.hub_node_id, v_self.node_id), false, NULL)::sync.row_versions;
+      v_has_ver := true;
+    END IF;
   END IF;
 
   IF v_has_ver THEN
@@ -7537,19 +7543,24 @@ BEGIN
                      WHEN v_op <> 'D' AND v_ver.deleted THEN 'update_delete'
                      WHEN v_op = 'D' AND v_ver.deleted THEN 'concurrent_delete'
                      ELSE 'concurrent_update' END;
+      IF NOT v_cur_known THEN
+        EXECUTE format('SELECT to_jsonb(t) FROM public.%I t WHERE id = $1', v_table) INTO v_cur USING v_id;
+      END IF;
       PERFORM sync.record_conflict(v_table, v_id, v_type, v_ver.node_id, v_ver.hlc, v_cur, v_origin, v_hlc, v_row);
       RETURN 'discarded';
     END IF;
-    v_concurrent := v_base IS DISTINCT FROM v_ver.hlc AND NOT (v_ver.deleted AND v_cur IS NULL AND v_ver.hlc = 0);
+    -- Concurrent: C was not written on top of our version (the baseline, hlc 0, loses silently).
+    v_concurrent := v_base IS DISTINCT FROM v_ver.hlc AND v_ver.hlc > 0;
+    IF v_concurrent AND NOT v_cur_known THEN
+      EXECUTE format('SELECT to_jsonb(t) FROM public.%I t WHERE id = $1', v_table) INTO v_cur USING v_id;
+    END IF;
   ELSE
     v_concurrent := false;
   END IF;
 
   -- Apply the winner.
   IF v_op = 'D' THEN
-    IF v_cur IS NOT NULL THEN
-      EXECUTE format('DELETE FROM public.%I WHERE id = $1', v_table) USING v_id;
-    END IF;
+    EXECUTE format('DELETE FROM public.%I WHERE id = $1', v_table) USING v_id;
   ELSE
     IF v_row IS NULL OR jsonb_typeof(v_row) <> 'object' THEN
       RAISE EXCEPTION 'change for %.% has no row image', v_table, v_id USING ERRCODE = 'invalid_parameter_value';
@@ -7568,7 +7579,7 @@ BEGIN
   ON CONFLICT (table_name, record_id) DO UPDATE
      SET hlc = EXCLUDED.hlc, node_id = EXCLUDED.node_id, deleted = EXCLUDED.deleted, org_id = EXCLUDED.org_id;
 
-  IF v_concurrent AND v_has_ver AND v_ver.hlc > 0 THEN
+  IF v_concurrent THEN
     v_type := CASE WHEN v_op = 'D' AND NOT v_ver.deleted THEN 'update_delete'
                    WHEN v_op <> 'D' AND v_ver.deleted THEN 'delete_update'
                    WHEN v_op = 'D' AND v_ver.deleted THEN 'concurrent_delete'
@@ -7715,6 +7726,29 @@ BEGIN
   END;
 END
 $$;
+
+-- The snapshot horizon for reading the change log: the oldest transaction of THIS database still
+-- in progress (or, if none, the snapshot's xmax). pg_snapshot_xmin alone is server-wide: a long
+-- transaction in any other database would hold every exchange back. Only xids listed in the
+-- snapshot as in progress count, and pg_stat_activity is read afresh after taking the snapshot, so
+-- a transaction missing from it there has ended and is visible to the reader's next statement.
+CREATE FUNCTION sync.read_horizon() RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v_snap pg_snapshot := pg_current_snapshot();
+  v      bigint;
+BEGIN
+  PERFORM pg_stat_clear_snapshot();
+  SELECT min(x::text::bigint) INTO v
+    FROM pg_snapshot_xip(v_snap) x
+   WHERE (x::text::bigint % 4294967296)::text IN (
+           SELECT a.backend_xid::text FROM pg_stat_activity a WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL
+           UNION ALL
+           SELECT p.transaction::text FROM pg_prepared_xacts p WHERE p.database = current_database());
+  RETURN coalesce(v, pg_snapshot_xmax(v_snap)::text::bigint);
+END
+$$;
+COMMENT ON FUNCTION sync.read_horizon() IS 'Change-log readers take only xid < this: the oldest in-progress transaction of this database, else the snapshot''s xmax';
 
 -- ---------------------------------------------------------------------------------------------
 -- The hub's exchange functions (called by node daemons over their own connections)
@@ -7904,7 +7938,7 @@ RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   n         nodes := sync.authenticate(p_node_key);
-  v_horizon bigint := pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
+  v_horizon bigint := sync.read_horizon();
   v_last_xid bigint;
   v_last_pos bigint;
   v_changes jsonb;
@@ -8072,13 +8106,19 @@ $$;
 
 -- Local changes to push after the hub's cursor for this node, never past the snapshot horizon.
 CREATE FUNCTION sync.outbox(p_after_xid bigint, p_after_position bigint, p_limit integer) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-  SELECT coalesce(jsonb_agg(to_jsonb(l) - 'xid' - 'position' - 'created_at' ORDER BY l.xid, l.position), '[]')
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  v_horizon bigint := sync.read_horizon();
+  v jsonb;
+BEGIN
+  SELECT coalesce(jsonb_agg(to_jsonb(l) - 'xid' - 'position' - 'created_at' ORDER BY l.xid, l.position), '[]') INTO v
     FROM (SELECT * FROM sync.change_log
            WHERE origin_node_id = (SELECT node_id FROM sync.local)
              AND (xid, position) > (p_after_xid, p_after_position)
-             AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-           ORDER BY xid, position LIMIT p_limit) l
+             AND xid < v_horizon
+           ORDER BY xid, position LIMIT p_limit) l;
+  RETURN v;
+END
 $$;
 
 CREATE FUNCTION sync.outbox_backlog(p_after_xid bigint, p_after_position bigint) RETURNS bigint
@@ -8186,7 +8226,7 @@ $$;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA sync FROM PUBLIC;
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (31, '031-sync-engine', '2f4b9d5425cb7d3cd87637e7734458f6b8566193bc46459374a50ff41a12999e');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (31, '031-sync-engine', 'b4d4a3decac0e01de4352b90e6b888eb1a8cb59256ab2b924f15275a48b03ae7');
 COMMIT;
 \endif
 

@@ -669,6 +669,7 @@ DECLARE
   v_ver     sync.row_versions;
   v_cur     jsonb;
   v_has_ver boolean;
+  v_cur_known boolean := false;
   v_concurrent boolean;
   v_type    text;
   v_sets    text;
@@ -679,11 +680,16 @@ BEGIN
   SELECT * INTO v_self FROM sync.local;
   SELECT * INTO v_ver FROM sync.row_versions WHERE table_name = v_table AND record_id = v_id FOR UPDATE;
   v_has_ver := FOUND;
-  EXECUTE format('SELECT to_jsonb(t) FROM public.%I t WHERE id = $1', v_table) INTO v_cur USING v_id;
-  IF NOT v_has_ver AND v_cur IS NOT NULL THEN
-    -- A row from before sync was enabled: the lowest version, owned by the hub.
-    v_ver := ROW(v_table, v_id, 0, coalesce(v_self.hub_node_id, v_self.node_id), false, NULL)::sync.row_versions;
-    v_has_ver := true;
+  -- The current row image is read only when needed: no version (is there a row from before sync
+  -- was enabled?) or a conflict to record.
+  IF NOT v_has_ver THEN
+    EXECUTE format('SELECT to_jsonb(t) FROM public.%I t WHERE id = $1', v_table) INTO v_cur USING v_id;
+    v_cur_known := true;
+    IF v_cur IS NOT NULL THEN
+      -- A row from before sync was enabled: the lowest version, owned by the hub.
+      v_ver := ROW(v_table, v_id, 0, coalesce(v_self.hub_node_id, v_self.node_id), false, NULL)::sync.row_versions;
+      v_has_ver := true;
+    END IF;
   END IF;
 
   IF v_has_ver THEN
@@ -696,19 +702,24 @@ BEGIN
                      WHEN v_op <> 'D' AND v_ver.deleted THEN 'update_delete'
                      WHEN v_op = 'D' AND v_ver.deleted THEN 'concurrent_delete'
                      ELSE 'concurrent_update' END;
+      IF NOT v_cur_known THEN
+        EXECUTE format('SELECT to_jsonb(t) FROM public.%I t WHERE id = $1', v_table) INTO v_cur USING v_id;
+      END IF;
       PERFORM sync.record_conflict(v_table, v_id, v_type, v_ver.node_id, v_ver.hlc, v_cur, v_origin, v_hlc, v_row);
       RETURN 'discarded';
     END IF;
-    v_concurrent := v_base IS DISTINCT FROM v_ver.hlc AND NOT (v_ver.deleted AND v_cur IS NULL AND v_ver.hlc = 0);
+    -- Concurrent: C was not written on top of our version (the baseline, hlc 0, loses silently).
+    v_concurrent := v_base IS DISTINCT FROM v_ver.hlc AND v_ver.hlc > 0;
+    IF v_concurrent AND NOT v_cur_known THEN
+      EXECUTE format('SELECT to_jsonb(t) FROM public.%I t WHERE id = $1', v_table) INTO v_cur USING v_id;
+    END IF;
   ELSE
     v_concurrent := false;
   END IF;
 
   -- Apply the winner.
   IF v_op = 'D' THEN
-    IF v_cur IS NOT NULL THEN
-      EXECUTE format('DELETE FROM public.%I WHERE id = $1', v_table) USING v_id;
-    END IF;
+    EXECUTE format('DELETE FROM public.%I WHERE id = $1', v_table) USING v_id;
   ELSE
     IF v_row IS NULL OR jsonb_typeof(v_row) <> 'object' THEN
       RAISE EXCEPTION 'change for %.% has no row image', v_table, v_id USING ERRCODE = 'invalid_parameter_value';
@@ -727,7 +738,7 @@ BEGIN
   ON CONFLICT (table_name, record_id) DO UPDATE
      SET hlc = EXCLUDED.hlc, node_id = EXCLUDED.node_id, deleted = EXCLUDED.deleted, org_id = EXCLUDED.org_id;
 
-  IF v_concurrent AND v_has_ver AND v_ver.hlc > 0 THEN
+  IF v_concurrent THEN
     v_type := CASE WHEN v_op = 'D' AND NOT v_ver.deleted THEN 'update_delete'
                    WHEN v_op <> 'D' AND v_ver.deleted THEN 'delete_update'
                    WHEN v_op = 'D' AND v_ver.deleted THEN 'concurrent_delete'
@@ -874,6 +885,29 @@ BEGIN
   END;
 END
 $$;
+
+-- The snapshot horizon for reading the change log: the oldest transaction of THIS database still
+-- in progress (or, if none, the snapshot's xmax). pg_snapshot_xmin alone is server-wide: a long
+-- transaction in any other database would hold every exchange back. Only xids listed in the
+-- snapshot as in progress count, and pg_stat_activity is read afresh after taking the snapshot, so
+-- a transaction missing from it there has ended and is visible to the reader's next statement.
+CREATE FUNCTION sync.read_horizon() RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v_snap pg_snapshot := pg_current_snapshot();
+  v      bigint;
+BEGIN
+  PERFORM pg_stat_clear_snapshot();
+  SELECT min(x::text::bigint) INTO v
+    FROM pg_snapshot_xip(v_snap) x
+   WHERE (x::text::bigint % 4294967296)::text IN (
+           SELECT a.backend_xid::text FROM pg_stat_activity a WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL
+           UNION ALL
+           SELECT p.transaction::text FROM pg_prepared_xacts p WHERE p.database = current_database());
+  RETURN coalesce(v, pg_snapshot_xmax(v_snap)::text::bigint);
+END
+$$;
+COMMENT ON FUNCTION sync.read_horizon() IS 'Change-log readers take only xid < this: the oldest in-progress transaction of this database, else the snapshot''s xmax';
 
 -- ---------------------------------------------------------------------------------------------
 -- The hub's exchange functions (called by node daemons over their own connections)
@@ -1063,7 +1097,7 @@ RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   n         nodes := sync.authenticate(p_node_key);
-  v_horizon bigint := pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
+  v_horizon bigint := sync.read_horizon();
   v_last_xid bigint;
   v_last_pos bigint;
   v_changes jsonb;
@@ -1231,13 +1265,19 @@ $$;
 
 -- Local changes to push after the hub's cursor for this node, never past the snapshot horizon.
 CREATE FUNCTION sync.outbox(p_after_xid bigint, p_after_position bigint, p_limit integer) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-  SELECT coalesce(jsonb_agg(to_jsonb(l) - 'xid' - 'position' - 'created_at' ORDER BY l.xid, l.position), '[]')
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  v_horizon bigint := sync.read_horizon();
+  v jsonb;
+BEGIN
+  SELECT coalesce(jsonb_agg(to_jsonb(l) - 'xid' - 'position' - 'created_at' ORDER BY l.xid, l.position), '[]') INTO v
     FROM (SELECT * FROM sync.change_log
            WHERE origin_node_id = (SELECT node_id FROM sync.local)
              AND (xid, position) > (p_after_xid, p_after_position)
-             AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-           ORDER BY xid, position LIMIT p_limit) l
+             AND xid < v_horizon
+           ORDER BY xid, position LIMIT p_limit) l;
+  RETURN v;
+END
 $$;
 
 CREATE FUNCTION sync.outbox_backlog(p_after_xid bigint, p_after_position bigint) RETURNS bigint

@@ -58,8 +58,14 @@ export interface JoinResult {
   alreadyJoined: boolean;
 }
 
-function roleNameFor(nodeKey: string): string {
-  return ('rv_node_' + nodeKey.replace(/[^a-z0-9_]/g, '_')).slice(0, 63);
+/**
+ * Roles belong to the whole server, not to one database: the name carries a hash of the master
+ * database's name, so two masters on one server (or a test server's many databases) never share
+ * a node role. At most 63 characters.
+ */
+export function roleNameFor(nodeKey: string, database: string): string {
+  const db = crypto.createHash('md5').update(database).digest('hex').slice(0, 8);
+  return `rv_node_${nodeKey.replace(/[^a-z0-9_]/g, '_').slice(0, 45)}_${db}`;
 }
 
 const quoteIdent = (s: string) => '"' + s.replace(/"/g, '""') + '"';
@@ -101,7 +107,7 @@ async function ensureNodeRole(admin: Queryable, nodeKey: string, previous: strin
       hint: 'join with the URL of a role that has CREATEROLE (the node is then given its own role that may only call the sync functions)',
     });
   }
-  const role = roleNameFor(nodeKey);
+  const role = roleNameFor(nodeKey, r.db);
   const password = previous ?? crypto.randomBytes(24).toString('base64url');
   await admin.exec(`DO $$ BEGIN
       IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${quoteLiteral(role)}) THEN
