@@ -173,3 +173,13 @@ export function tempRoot(): string {
   fs.chmodSync(d, 0o755);
   return d;
 }
+
+const RESULTS = path.join(path.dirname(new URL(import.meta.url).pathname), 'RESULTS.md');
+
+/** Replaces part `n` of the sync section in bench/RESULTS.md (a rerun of some parts only). */
+export function replacePart(n: number, block: string): void {
+  const text = fs.readFileSync(RESULTS, 'utf8');
+  const re = new RegExp(`<!-- sync-part:${n} -->[\\s\\S]*?<!-- /sync-part:${n} -->`);
+  if (!re.test(text)) throw new Error(`bench/RESULTS.md has no sync part ${n} to replace: run the whole benchmark once`);
+  fs.writeFileSync(RESULTS, text.replace(re, () => block));
+}
