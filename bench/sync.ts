@@ -520,6 +520,10 @@ async function scale(): Promise<{ rows: ScaleRow[]; openMs: number[] }> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** What part 4 found in sync.capture() (schema/031-sync-engine.sql), until that is fixed. */
+const CAPTURE_SCAN_NOTE =
+  `Found here: \`sync.capture()\` looks a row's version up with \`table_name = TG_TABLE_NAME\`, a \`name\` (collation "C") against the \`text\` primary key of \`sync.row_versions\` (the database's collation, here C.UTF-8), which the index cannot serve: every captured row (and the \`audit_log\` row its audit trigger writes) scans all of \`sync.row_versions\` (EXPLAIN: Seq Scan, Filter), so capture slows down as synced rows accumulate. Checked by hand on PostgreSQL 15 at ~48,000 row versions: a 2,000-row insert into \`tasks\` on a node took 14.5 s; with the comparison written \`TG_TABLE_NAME::text COLLATE "default"\` it took 0.8 s (a cast to text alone keeps collation "C" and still scans). The figures above include the scan.`;
+
 const sections: string[] = [];
 const body = () => [`### Node sync (\`bench/sync.ts\`)`, '', ...sections.flatMap((s) => [s, ''])].join('\n');
 /**
@@ -639,6 +643,8 @@ try {
         '| node | insert | synced `tasks` rows/s | `tasks`, database not joined | copy with tasks\' other triggers | bare copy | capture overhead (not joined / synced) | copy with triggers / synced | bare / synced |',
         '|---|---|---|---|---|---|---|---|---|',
         ...rows,
+        '',
+        CAPTURE_SCAN_NOTE,
       ].join('\n')),
     );
     save();
