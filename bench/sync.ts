@@ -681,7 +681,7 @@ try {
   log(`\ntotal ${fmtMs(performance.now() - runStarted)}`);
   sections.push(`Whole run: ${fmtMs(performance.now() - runStarted)}; parameters: rows ${ROWS}, writes ${WRITES}, changes ${CHANGES}, nodes ${SCALE.join('/')}.`);
   if (ONLY) {
-    log('\n' + body() + '\n(SYNC_BENCH_ONLY set: bench/RESULTS.md left as it is)');
+    log('\n' + body() + '\n(SYNC_BENCH_ONLY set: only these parts replaced in bench/RESULTS.md)');
   } else {
     save();
     log('\nupdated bench/RESULTS.md');
