@@ -168,7 +168,12 @@ describe(`fuzz of every API route (${engineName}); seed ${SEED}, ${RUNS} request
         if (actor === 'adminKey') {
           const { rows } = await h.db.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [actorEmail.admin]);
           tokens.adminKey = (await createApiKey(h.db, { userId: rows[0]!.id, orgId: orgs.A, name: 'fuzz key again' })).key;
-        } else tokens[actor] = await h.login(actorEmail[actor], orgs.A);
+        } else {
+          // The fuzz's own failed sign-ins may have throttled the account: the harness signs in
+          // afresh (throttling itself is tested in test/api/throttle.test.ts).
+          await h.db.query('DELETE FROM auth_throttle');
+          tokens[actor] = await h.login(actorEmail[actor], orgs.A);
+        }
       }
     };
 
