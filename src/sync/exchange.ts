@@ -41,6 +41,8 @@ export interface BatchCounts {
   skipped: number;
   discarded: number;
   parked: number;
+  /** Batches the receiver applied set-wise (the others change by change; see docs/sync.md). */
+  setWise: number;
 }
 
 export interface PushResult extends BatchCounts {
@@ -56,13 +58,14 @@ export interface PullResult extends BatchCounts {
   cursor: Cursor;
 }
 
-const zero = (): BatchCounts => ({ applied: 0, skipped: 0, discarded: 0, parked: 0 });
+const zero = (): BatchCounts => ({ applied: 0, skipped: 0, discarded: 0, parked: 0, setWise: 0 });
 
 function addCounts(into: BatchCounts, r: Record<string, unknown>): void {
   into.applied += Number(r.applied ?? 0);
   into.skipped += Number(r.skipped ?? 0);
   into.discarded += Number(r.discarded ?? 0);
   into.parked += Number(r.parked ?? 0) + 0;
+  if (r.path === 'set') into.setWise++;
 }
 
 export async function localSchemaVersion(db: Queryable): Promise<string> {
@@ -97,32 +100,46 @@ export async function hello(link: SyncLink): Promise<Hello> {
   };
 }
 
-/** Sends local changes after the hub's cursor, batch by batch, until none are left. */
+/**
+ * Sends local changes after the hub's cursor, batch by batch, until none are left. While the hub
+ * applies a batch, the next one is read from the outbox after that batch's last change (where the
+ * hub's cursor will be); it is used only when the hub's answer puts the cursor there.
+ */
 export async function pushChanges(link: SyncLink, start: Cursor, schemaVersion: string): Promise<PushResult> {
   const size = link.batchSize ?? DEFAULT_BATCH_SIZE;
   const out: PushResult = { batches: 0, sent: 0, cursor: start, ...zero() };
+  const readOutbox = (after: Cursor) => {
+    const read = link.local.query<{ batch: string; n: number; xid: string | null; position: string | null }>(
+      `SELECT b::text AS batch, jsonb_array_length(b) AS n, b -> -1 ->> 'origin_xid' AS xid, b -> -1 ->> 'origin_position' AS position
+         FROM sync.outbox($1::bigint, $2::bigint, $3) b`,
+      [after.xid, after.position, size],
+    );
+    read.catch(() => {}); // a read ahead that is never used must not end the process when it fails
+    return { after, read };
+  };
   let cursor = start;
+  let next = readOutbox(cursor);
   for (;;) {
     out.cursor = cursor;
-    const { rows } = await link.local.query<{ batch: string; n: number }>(
-      'SELECT b::text AS batch, jsonb_array_length(b) AS n FROM sync.outbox($1::bigint, $2::bigint, $3) b',
-      [cursor.xid, cursor.position, size],
-    );
-    const n = Number(rows[0]!.n);
+    if (next.after.xid !== cursor.xid || next.after.position !== cursor.position) next = readOutbox(cursor);
+    const batch = (await next.read).rows[0]!;
+    const n = Number(batch.n);
     if (n === 0) return out;
-    const res = await link.hub.query<{ r: string }>('SELECT sync.push($1, $2, $3::jsonb)::text AS r', [link.nodeKey, schemaVersion, rows[0]!.batch]);
+    const sent = link.hub.query<{ r: string }>('SELECT sync.push($1, $2, $3::jsonb)::text AS r', [link.nodeKey, schemaVersion, batch.batch]);
+    next = readOutbox({ xid: String(batch.xid), position: String(batch.position) });
+    const res = await sent;
     const r = JSON.parse(res.rows[0]!.r) as Record<string, unknown> & { refused?: string; detail?: string; cursor?: { xid: number; position: number } };
     if (r.refused) throw refusalError(r.refused, r.detail ?? '');
     out.batches++;
     out.sent += n;
     addCounts(out, r);
-    const next = { xid: String(r.cursor!.xid), position: String(r.cursor!.position) };
-    link.logger?.debug({ sent: n, cursor: next }, 'sync: pushed a batch');
-    if (next.xid === cursor.xid && next.position === cursor.position) {
+    const acked = { xid: String(r.cursor!.xid), position: String(r.cursor!.position) };
+    link.logger?.debug({ sent: n, cursor: acked }, 'sync: pushed a batch');
+    if (acked.xid === cursor.xid && acked.position === cursor.position) {
       // The hub applied nothing new (everything was a replay): stop rather than loop.
       return out;
     }
-    cursor = next;
+    cursor = acked;
   }
 }
 

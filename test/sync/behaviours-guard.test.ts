@@ -83,6 +83,9 @@ describe(`sync: schema check, clock skew, forged batches (hub and nodes on ${eng
       ['a row image whose id is another row', 'malformed', `jsonb_set(c, '{row_data,id}', to_jsonb(gen_random_uuid()::text))`],
       ['an unknown operation', 'malformed', `jsonb_set(c, '{op}', '"X"')`],
       ['a stamp that is not a number', 'malformed', `jsonb_set(c, '{hlc}', '"soon"')`],
+      ['a stamp beyond 64 bits', 'malformed', `jsonb_set(c, '{hlc}', '99999999999999999999')`],
+      ['a null stamp', 'malformed', `jsonb_set(c, '{hlc}', 'null')`],
+      ['a record id that is not a UUID', 'malformed', `jsonb_set(jsonb_set(c, '{record_id}', '"row-1"'), '{row_data,id}', '"row-1"')`],
       ['a batch that is not an array', 'malformed', `jsonb_build_object('change', c)`],
     ];
 

@@ -58,6 +58,44 @@ describe(`sync: last writer wins, audit, replay, no echo (hub and nodes on ${eng
     expect(await versionOf(b.db, 'companies', id)).toEqual(v);
   });
 
+  it('a batch of new rows applies set-wise, a contested one change by change; every write has one audit row, wherever it is applied', async () => {
+    await syncUntilQuiet([a, b]);
+    const auditRows = (db: Hub['db'], id: string) => count(db, `SELECT count(*) AS v FROM audit_log WHERE entity_type = 'companies' AND entity_id = $1`, [id]);
+    // 30 new rows of A (and their audit rows): one batch, set-wise on the hub and on B.
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push(await insertCompany(a.db, `set-wise ${i}`));
+    await a.db.query(`UPDATE companies SET name = name || ' (edited)' WHERE id = ANY ($1::uuid[])`, [ids.slice(0, 10)]);
+    const ra = await sync(a);
+    expect(ra.push).toMatchObject({ sent: 80, applied: 80, batches: 1, setWise: 1 });
+    const rb = await sync(b);
+    expect(rb.pull).toMatchObject({ received: 40, applied: 40, setWise: rb.pull.batches });
+    for (const db of [hub.db, b.db]) expect(await checksum(db, 'companies', `name LIKE 'set-wise %'`)).toEqual(await checksum(a.db, 'companies', `name LIKE 'set-wise %'`));
+    // The hub has A's audit rows (an insert and, for ten, an update) and none of its own; B none.
+    for (const [i, id] of ids.entries()) {
+      expect(await auditRows(hub.db, id), `hub audit of ${id}`).toBe(i < 10 ? 2 : 1);
+      expect(await auditRows(b.db, id), `B audit of ${id}`).toBe(0);
+    }
+
+    // Contested: A and B change the same row; B's change reaches the hub second, concurrent with A's.
+    const contested = ids[20]!;
+    await a.db.query(`UPDATE companies SET name = 'A wins?' WHERE id = $1`, [contested]);
+    await b.db.query(`UPDATE companies SET name = 'B wins?' WHERE id = $1`, [contested]);
+    const other = await insertCompany(b.db, 'beside the contested row');
+    expect((await sync(a)).push.setWise).toBe(1);
+    const rb2 = await sync(b);
+    expect(rb2.push).toMatchObject({ sent: 4, batches: 1, setWise: 0 });
+    await syncUntilQuiet([a, b]);
+    const names = await Promise.all([hub.db, a.db, b.db].map((db) => nameOn(db, contested)));
+    expect(new Set(names).size).toBe(1);
+    expect(await nameOn(hub.db, other)).toBe('beside the contested row');
+    expect(await count(hub.db, `SELECT count(*) AS v FROM sync_conflicts WHERE record_id = $1 AND detected_on_node_id = $2`, [contested, hubNodeId])).toBe(1);
+    // The hub's own write: audited once on the hub, and no node sends a copy back.
+    const hubs = await insertCompany(hub.db, 'written on the hub');
+    await syncUntilQuiet([a, b]);
+    expect(await auditRows(hub.db, hubs)).toBe(1);
+    expect(await auditRows(a.db, hubs)).toBe(0);
+  });
+
   it('2 convergence after a partition: identical tables, the greatest (hlc, node) wins, every loser audited on the hub', async () => {
     const contested = await insertCompany(hub.db, 'Contested');
     const doomedOnHub = await insertCompany(hub.db, 'Deleted on the hub');
