@@ -35,7 +35,7 @@ DECLARE bad text;
 BEGIN
   SELECT string_agg(m.name, ', ' ORDER BY m.version) INTO bad
     FROM robbieverse_meta.schema_migrations m
-   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', 'b4d4a3decac0e01de4352b90e6b888eb1a8cb59256ab2b924f15275a48b03ae7'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'), (33, '033-sync-retention', '8fc98c0ffe12bf959b6a38928961969cc26fe70b1849a4d60a143976486b143d'), (34, '034-sync-set-apply', '47c0390d17d152e64498d7c79434a62bfc0416da920d09dcc205bb17b50da951'));
+   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', 'b4d4a3decac0e01de4352b90e6b888eb1a8cb59256ab2b924f15275a48b03ae7'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'), (33, '033-sync-retention', '8fc98c0ffe12bf959b6a38928961969cc26fe70b1849a4d60a143976486b143d'), (34, '034-sync-set-apply', '56e60e21b41b1d3a0567884cd0097692549e8024ef6f7ffcb4dac1e8d2475049'));
   IF bad IS NOT NULL THEN
     RAISE EXCEPTION 'robbieverse: applied migrations differ from this bundle: %', bad
       USING HINT = 'run robbieverse db status against this database; nothing was changed';
@@ -8643,8 +8643,8 @@ SELECT NOT EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE versio
 BEGIN;
 DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version > 34) THEN
   RAISE EXCEPTION 'robbieverse: 034-sync-set-apply is missing but later migrations are applied'; END IF; END $rv$;
--- L34 — sync at bulk speed (SYNC.md §4.5, §4.6): batches applied set-wise, changes captured per
--- statement.
+-- L34 — sync at bulk speed (SYNC.md §4.5, §4.6): batches applied set-wise; no second audit row
+-- for an applied change; a shorter capture path.
 -- * sync.apply_batch applies a batch with a few statements per table instead of a subtransaction
 --   and a dynamic upsert per change, when the batch holds nothing that needs the row-by-row path:
 --   every change new (above its origin's mark, each origin's changes in order), within the clock
@@ -8654,11 +8654,8 @@ DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE 
 --   set-wise apply hits a constraint (a missing parent, a unique clash), is applied by 031's
 --   row-by-row path (renamed sync.apply_batch_rows), which parks what cannot be applied. The
 --   outcome is the same either way: each row ends at the change's image and version.
--- * sync.capture_statement replaces the row trigger sync.capture: three statement triggers per
---   synced table (INSERT, UPDATE, DELETE; transition tables allow one event each) log all rows of
---   a statement with one insert into the change log and one upsert of their versions. Same log
---   rows as before: one per row, a primary-key change as delete + insert, no-op updates skipped.
---   Databases that have joined get the new triggers here.
+-- * Applying a change writes no audit row (the change's own audit row travels with it).
+-- * Capture reads the clock once per row, without sync.wall_ms()'s query of sync.local.
 
 ALTER FUNCTION sync.apply_batch(jsonb) RENAME TO apply_batch_rows;
 COMMENT ON FUNCTION sync.apply_batch_rows(jsonb) IS
@@ -8930,25 +8927,47 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- Capture per statement
+-- Capture: the same row trigger as 031's; the clock is read once per row from the sync.local row
+-- it already holds, and the stamp is taken on sync.hlc_next's fast path. (Statement triggers with transition tables
+-- were measured too: faster for a statement of thousands of rows, four times slower for a single
+-- row, which is how applications and the audit trigger write; see bench/RESULTS.md.)
 -- ---------------------------------------------------------------------------------------------
 
-CREATE TYPE sync.captured AS (record_id uuid, op char(1), row_data jsonb, old_org uuid, new_org uuid, from_old boolean);
+-- The next stamp given the wall clock as a stamp floor (ms × 65536): sync.hlc_next's fast path.
+CREATE FUNCTION sync.next_stamp(p_floor bigint) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  v bigint;
+BEGIN
+  PERFORM pg_advisory_lock_shared(1380078163, 2);
+  v := nextval('sync.hlc_seq');
+  PERFORM pg_advisory_unlock_shared(1380078163, 2);
+  IF v >= p_floor THEN
+    RETURN v;
+  END IF;
+  RETURN sync.hlc_next(p_floor / 65536);
+END
+$$;
 
--- Statement trigger (arg: scope) with the transition tables new_rows (INSERT, UPDATE) and
--- old_rows (UPDATE, DELETE). An UPDATE's rows are paired by id: an id only in old_rows was
--- deleted (a primary-key change), an id only in new_rows inserted; a pair that differs only in
--- updated_at is no change.
-CREATE FUNCTION sync.capture_statement() RETURNS trigger
+CREATE OR REPLACE FUNCTION sync.capture() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-  v_local   sync.local;
-  v_scope   text := TG_ARGV[0];
-  -- TG_TABLE_NAME is a name (collation "C"); row_versions' key is text (see 031's capture).
-  v_table   text := TG_TABLE_NAME::text COLLATE "default";
-  v_xid     bigint;
-  v_changes sync.captured[];
-  v_bad     uuid;
+  v_local  sync.local;
+  v_new    jsonb;
+  v_old    jsonb;
+  v_id     uuid;
+  v_old_id uuid;
+  v_org    uuid;
+  v_oldorg uuid;
+  v_hlc    bigint;
+  v_base   bigint;
+  v_pos    bigint;
+  v_xid    bigint := pg_current_xact_id()::text::bigint;
+  v_scope  text := TG_ARGV[0];
+  -- TG_TABLE_NAME is a name (collation "C"): compared as is with row_versions' text key, the
+  -- index cannot serve the lookup and every captured row would scan all versions.
+  v_table  text := TG_TABLE_NAME::text COLLATE "default";
+  v_floor  bigint;
 BEGIN
   IF current_setting('robbieverse.sync_applying', true) = 'on' THEN
     RETURN NULL;
@@ -8957,67 +8976,68 @@ BEGIN
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;
-  IF TG_OP = 'INSERT' THEN
-    SELECT array_agg(ROW((r ->> 'id')::uuid, 'I', r, NULL, CASE WHEN v_scope = 'global' THEN NULL ELSE (r ->> 'org_id')::uuid END, false)::sync.captured)
-      INTO v_changes FROM (SELECT to_jsonb(x) AS r FROM new_rows x) s;
-  ELSIF TG_OP = 'DELETE' THEN
-    SELECT array_agg(ROW((r ->> 'id')::uuid, 'D', NULL, CASE WHEN v_scope = 'global' THEN NULL ELSE (r ->> 'org_id')::uuid END, NULL, true)::sync.captured)
-      INTO v_changes FROM (SELECT to_jsonb(x) AS r FROM old_rows x) s;
-  ELSE
-    WITH o AS (SELECT (to_jsonb(x) ->> 'id')::uuid AS id, to_jsonb(x) AS r FROM old_rows x),
-         n AS (SELECT (to_jsonb(x) ->> 'id')::uuid AS id, to_jsonb(x) AS r FROM new_rows x)
-    SELECT array_agg(u.c ORDER BY (u.c).op = 'D' DESC) INTO v_changes FROM (
-      SELECT ROW(o.id, 'D', NULL, CASE WHEN v_scope = 'global' THEN NULL ELSE (o.r ->> 'org_id')::uuid END, NULL, true)::sync.captured AS c
-        FROM o WHERE NOT EXISTS (SELECT 1 FROM n WHERE n.id = o.id)
-      UNION ALL
-      SELECT ROW(n.id, CASE WHEN o.id IS NULL THEN 'I' ELSE 'U' END, n.r,
-                 CASE WHEN o.id IS NULL OR v_scope = 'global' THEN NULL ELSE (o.r ->> 'org_id')::uuid END,
-                 CASE WHEN v_scope = 'global' THEN NULL ELSE (n.r ->> 'org_id')::uuid END, false)::sync.captured
-        FROM n LEFT JOIN o ON o.id = n.id
-       WHERE o.id IS NULL OR (n.r - 'updated_at') <> (o.r - 'updated_at')) u;
+  v_floor := (floor(date_part('epoch', clock_timestamp()) * 1000)::bigint + v_local.clock_adjust_ms) * 65536;
+  IF TG_OP <> 'DELETE' THEN
+    v_new := to_jsonb(NEW);
+    v_id := (v_new ->> 'id')::uuid;
+    v_org := CASE WHEN v_scope = 'global' THEN NULL ELSE (v_new ->> 'org_id')::uuid END;
   END IF;
-  IF v_changes IS NULL THEN
+  IF TG_OP <> 'INSERT' THEN
+    v_old := to_jsonb(OLD);
+    v_old_id := (v_old ->> 'id')::uuid;
+    v_oldorg := CASE WHEN v_scope = 'global' THEN NULL ELSE (v_old ->> 'org_id')::uuid END;
+  END IF;
+  -- An update that changes nothing but updated_at is not a change.
+  IF TG_OP = 'UPDATE' AND (v_new - 'updated_at') = (v_old - 'updated_at') THEN
     RETURN NULL;
   END IF;
-
   -- A node limited to some organizations cannot write rows of others: the hub would refuse the
   -- batch holding such a change, and every later change of this node behind it.
-  IF v_local.role = 'node' AND v_local.org_scope IS NOT NULL AND v_scope = 'org' THEN
-    SELECT coalesce(CASE WHEN NOT c.new_org = ANY (v_local.org_scope) THEN c.new_org END, c.old_org) INTO v_bad
-      FROM unnest(v_changes) c
-     WHERE (c.new_org IS NOT NULL AND NOT c.new_org = ANY (v_local.org_scope))
-        OR (c.old_org IS NOT NULL AND NOT c.old_org = ANY (v_local.org_scope))
-     LIMIT 1;
-    IF FOUND THEN
-      RAISE EXCEPTION '% on %: organization % is outside this node''s sync scope', TG_OP, TG_TABLE_NAME, v_bad
-        USING ERRCODE = 'insufficient_privilege',
-              HINT = 'write it on the hub or on a node whose scope includes that organization (robbieverse sync join --org …)';
+  IF v_local.role = 'node' AND v_local.org_scope IS NOT NULL AND v_scope = 'org'
+     AND ((v_org IS NOT NULL AND NOT v_org = ANY (v_local.org_scope))
+          OR (v_oldorg IS NOT NULL AND NOT v_oldorg = ANY (v_local.org_scope))) THEN
+    RAISE EXCEPTION '% on %: organization % is outside this node''s sync scope', TG_OP, TG_TABLE_NAME,
+      CASE WHEN v_org IS NOT NULL AND NOT v_org = ANY (v_local.org_scope) THEN v_org ELSE v_oldorg END
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'write it on the hub or on a node whose scope includes that organization (robbieverse sync join --org …)';
+  END IF;
+
+  -- A primary-key change is a delete of the old key (here) and an insert of the new one (below).
+  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND v_old_id <> v_id) THEN
+    v_hlc := sync.next_stamp(v_floor);
+    SELECT hlc INTO v_base FROM sync.row_versions WHERE table_name = v_table AND record_id = v_old_id;
+    v_pos := nextval('sync.change_log_position_seq');
+    INSERT INTO sync.change_log (position, xid, origin_node_id, origin_xid, origin_position, table_name, record_id,
+                                 op, row_data, old_org_id, new_org_id, hlc, base_hlc)
+    VALUES (v_pos, v_xid, v_local.node_id, v_xid, v_pos, v_table, v_old_id, 'D', NULL, v_oldorg, NULL, v_hlc, v_base);
+    INSERT INTO sync.row_versions AS r (table_name, record_id, hlc, node_id, deleted, org_id)
+    VALUES (v_table, v_old_id, v_hlc, v_local.node_id, true, v_oldorg)
+    ON CONFLICT (table_name, record_id) DO UPDATE
+       SET hlc = EXCLUDED.hlc, node_id = EXCLUDED.node_id, deleted = true, org_id = EXCLUDED.org_id;
+    IF TG_OP = 'UPDATE' THEN
+      v_oldorg := NULL;
     END IF;
   END IF;
 
-  v_xid := pg_current_xact_id()::text::bigint;
-  -- Stamps: the first moves the clock up to the wall clock if needed; the statement's rows take
-  -- the numbers after it under the shared lock (see sync.hlc_next).
-  PERFORM sync.hlc_next(sync.wall_ms());
-  PERFORM pg_advisory_lock_shared(1380078163, 2);
-  WITH s AS MATERIALIZED (
-    SELECT c.*, nextval('sync.change_log_position_seq') AS pos, nextval('sync.hlc_seq') AS hlc
-      FROM unnest(v_changes) WITH ORDINALITY c(record_id, op, row_data, old_org, new_org, from_old, ord)
-  ), v AS (
+  IF TG_OP <> 'DELETE' THEN
+    v_hlc := sync.next_stamp(v_floor);
+    SELECT hlc, CASE WHEN TG_OP = 'INSERT' OR v_old_id <> v_id THEN NULL ELSE org_id END
+      INTO v_base, v_oldorg
+      FROM sync.row_versions WHERE table_name = v_table AND record_id = v_id;
+    IF TG_OP = 'UPDATE' AND v_old_id = v_id AND v_oldorg IS NULL THEN
+      v_oldorg := CASE WHEN v_scope = 'global' THEN NULL ELSE (v_old ->> 'org_id')::uuid END;
+    END IF;
+    v_pos := nextval('sync.change_log_position_seq');
+    INSERT INTO sync.change_log (position, xid, origin_node_id, origin_xid, origin_position, table_name, record_id,
+                                 op, row_data, old_org_id, new_org_id, hlc, base_hlc)
+    VALUES (v_pos, v_xid, v_local.node_id, v_xid, v_pos, v_table, v_id,
+            CASE WHEN TG_OP = 'INSERT' OR v_old_id <> v_id THEN 'I' ELSE 'U' END,
+            v_new, v_oldorg, v_org, v_hlc, v_base);
     INSERT INTO sync.row_versions AS r (table_name, record_id, hlc, node_id, deleted, org_id)
-    SELECT v_table, s.record_id, s.hlc, v_local.node_id, s.op = 'D', CASE WHEN s.op = 'D' THEN s.old_org ELSE s.new_org END FROM s
+    VALUES (v_table, v_id, v_hlc, v_local.node_id, false, v_org)
     ON CONFLICT (table_name, record_id) DO UPDATE
-       SET hlc = EXCLUDED.hlc, node_id = EXCLUDED.node_id, deleted = EXCLUDED.deleted, org_id = EXCLUDED.org_id
-  )
-  -- This statement reads the versions as they were before it (base_hlc; an update's previous
-  -- organization as recorded with its version).
-  INSERT INTO sync.change_log (position, xid, origin_node_id, origin_xid, origin_position, table_name, record_id,
-                               op, row_data, old_org_id, new_org_id, hlc, base_hlc)
-  SELECT s.pos, v_xid, v_local.node_id, v_xid, s.pos, v_table, s.record_id, s.op, s.row_data,
-         CASE WHEN s.op = 'U' THEN coalesce(rv.org_id, s.old_org) ELSE s.old_org END, s.new_org, s.hlc, rv.hlc
-    FROM s LEFT JOIN sync.row_versions rv ON rv.table_name = v_table AND rv.record_id = s.record_id
-   ORDER BY s.pos;
-  PERFORM pg_advisory_unlock_shared(1380078163, 2);
+       SET hlc = EXCLUDED.hlc, node_id = EXCLUDED.node_id, deleted = false, org_id = EXCLUDED.org_id;
+  END IF;
 
   IF v_local.role = 'node' THEN
     PERFORM pg_notify('sync_push', '');
@@ -9025,59 +9045,15 @@ BEGIN
   RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION sync.capture_statement() IS
-  'AFTER INSERT / UPDATE / DELETE statement trigger on synced tables (arg: scope): logs every changed row with a new stamp and updates row_versions, in the writing transaction; skipped while the applier works';
+COMMENT ON FUNCTION sync.capture() IS
+  'AFTER INSERT/UPDATE/DELETE row trigger on synced tables (arg: scope): logs the final row with a new stamp and updates row_versions, in the writing transaction; skipped while the applier works';
 
-CREATE OR REPLACE FUNCTION sync.attach() RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-  v_local   sync.local;
-  t         sync.tables;
-  v_n       integer := 0;
-  v_capture boolean;
-  v_trigger text;
-BEGIN
-  SELECT * INTO v_local FROM sync.local;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'this database is not part of a sync network' USING ERRCODE = 'object_not_in_prerequisite_state';
-  END IF;
-  PERFORM sync.compute_ranks();
-  FOR t IN SELECT * FROM sync.tables WHERE to_regclass('public.' || quote_ident(table_name)) IS NOT NULL LOOP
-    FOREACH v_trigger IN ARRAY ARRAY['sync_capture', 'sync_capture_insert', 'sync_capture_update', 'sync_capture_delete',
-                                     'sync_refuse_truncate', 'sync_read_only'] LOOP
-      EXECUTE format('DROP TRIGGER IF EXISTS %I ON public.%I', v_trigger, t.table_name);
-    END LOOP;
-    CONTINUE WHEN NOT t.enabled;
-    -- A node logs what it sends (bidirectional, push_only); the hub logs what nodes pull.
-    v_capture := CASE v_local.role WHEN 'node' THEN t.direction <> 'pull_only' ELSE t.direction <> 'push_only' END;
-    IF v_capture THEN
-      EXECUTE format('CREATE TRIGGER sync_capture_insert AFTER INSERT ON public.%I REFERENCING NEW TABLE AS new_rows
-                        FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_statement(%L)', t.table_name, t.scope);
-      EXECUTE format('CREATE TRIGGER sync_capture_update AFTER UPDATE ON public.%I REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-                        FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_statement(%L)', t.table_name, t.scope);
-      EXECUTE format('CREATE TRIGGER sync_capture_delete AFTER DELETE ON public.%I REFERENCING OLD TABLE AS old_rows
-                        FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_statement(%L)', t.table_name, t.scope);
-    END IF;
-    EXECUTE format('CREATE TRIGGER sync_refuse_truncate BEFORE TRUNCATE ON public.%I
-                      FOR EACH STATEMENT EXECUTE FUNCTION sync.refuse_truncate()', t.table_name);
-    IF v_local.role = 'node' AND t.direction = 'pull_only' THEN
-      EXECUTE format('CREATE TRIGGER sync_read_only BEFORE INSERT OR UPDATE OR DELETE ON public.%I
-                        FOR EACH ROW EXECUTE FUNCTION sync.refuse_local_write()', t.table_name);
-    END IF;
-    PERFORM sync.guard_derived_triggers(t.table_name);
-    v_n := v_n + 1;
-  END LOOP;
-  RETURN v_n;
-END
-$$;
-COMMENT ON FUNCTION sync.attach() IS 'Attaches capture (three statement triggers), the TRUNCATE refusal and (nodes) the read-only guard to the enabled synced tables; idempotent';
-
--- A database that has joined a network gets the new triggers now.
+-- A database that has joined a network: its audit triggers stand aside while applying (above).
 SELECT sync.attach() FROM sync.local;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA sync FROM PUBLIC;
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (34, '034-sync-set-apply', '47c0390d17d152e64498d7c79434a62bfc0416da920d09dcc205bb17b50da951');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (34, '034-sync-set-apply', '56e60e21b41b1d3a0567884cd0097692549e8024ef6f7ffcb4dac1e8d2475049');
 COMMIT;
 \endif

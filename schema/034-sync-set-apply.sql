@@ -1,5 +1,5 @@
--- L34 — sync at bulk speed (SYNC.md §4.5, §4.6): batches applied set-wise, changes captured per
--- statement.
+-- L34 — sync at bulk speed (SYNC.md §4.5, §4.6): batches applied set-wise; no second audit row
+-- for an applied change; a shorter capture path.
 -- * sync.apply_batch applies a batch with a few statements per table instead of a subtransaction
 --   and a dynamic upsert per change, when the batch holds nothing that needs the row-by-row path:
 --   every change new (above its origin's mark, each origin's changes in order), within the clock
@@ -9,11 +9,8 @@
 --   set-wise apply hits a constraint (a missing parent, a unique clash), is applied by 031's
 --   row-by-row path (renamed sync.apply_batch_rows), which parks what cannot be applied. The
 --   outcome is the same either way: each row ends at the change's image and version.
--- * sync.capture_statement replaces the row trigger sync.capture: three statement triggers per
---   synced table (INSERT, UPDATE, DELETE; transition tables allow one event each) log all rows of
---   a statement with one insert into the change log and one upsert of their versions. Same log
---   rows as before: one per row, a primary-key change as delete + insert, no-op updates skipped.
---   Databases that have joined get the new triggers here.
+-- * Applying a change writes no audit row (the change's own audit row travels with it).
+-- * Capture reads the clock once per row, without sync.wall_ms()'s query of sync.local.
 
 ALTER FUNCTION sync.apply_batch(jsonb) RENAME TO apply_batch_rows;
 COMMENT ON FUNCTION sync.apply_batch_rows(jsonb) IS
@@ -285,25 +282,47 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- Capture per statement
+-- Capture: the same row trigger as 031's; the clock is read once per row from the sync.local row
+-- it already holds, and the stamp is taken on sync.hlc_next's fast path. (Statement triggers with transition tables
+-- were measured too: faster for a statement of thousands of rows, four times slower for a single
+-- row, which is how applications and the audit trigger write; see bench/RESULTS.md.)
 -- ---------------------------------------------------------------------------------------------
 
-CREATE TYPE sync.captured AS (record_id uuid, op char(1), row_data jsonb, old_org uuid, new_org uuid, from_old boolean);
+-- The next stamp given the wall clock as a stamp floor (ms × 65536): sync.hlc_next's fast path.
+CREATE FUNCTION sync.next_stamp(p_floor bigint) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  v bigint;
+BEGIN
+  PERFORM pg_advisory_lock_shared(1380078163, 2);
+  v := nextval('sync.hlc_seq');
+  PERFORM pg_advisory_unlock_shared(1380078163, 2);
+  IF v >= p_floor THEN
+    RETURN v;
+  END IF;
+  RETURN sync.hlc_next(p_floor / 65536);
+END
+$$;
 
--- Statement trigger (arg: scope) with the transition tables new_rows (INSERT, UPDATE) and
--- old_rows (UPDATE, DELETE). An UPDATE's rows are paired by id: an id only in old_rows was
--- deleted (a primary-key change), an id only in new_rows inserted; a pair that differs only in
--- updated_at is no change.
-CREATE FUNCTION sync.capture_statement() RETURNS trigger
+CREATE OR REPLACE FUNCTION sync.capture() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-  v_local   sync.local;
-  v_scope   text := TG_ARGV[0];
-  -- TG_TABLE_NAME is a name (collation "C"); row_versions' key is text (see 031's capture).
-  v_table   text := TG_TABLE_NAME::text COLLATE "default";
-  v_xid     bigint;
-  v_changes sync.captured[];
-  v_bad     uuid;
+  v_local  sync.local;
+  v_new    jsonb;
+  v_old    jsonb;
+  v_id     uuid;
+  v_old_id uuid;
+  v_org    uuid;
+  v_oldorg uuid;
+  v_hlc    bigint;
+  v_base   bigint;
+  v_pos    bigint;
+  v_xid    bigint := pg_current_xact_id()::text::bigint;
+  v_scope  text := TG_ARGV[0];
+  -- TG_TABLE_NAME is a name (collation "C"): compared as is with row_versions' text key, the
+  -- index cannot serve the lookup and every captured row would scan all versions.
+  v_table  text := TG_TABLE_NAME::text COLLATE "default";
+  v_floor  bigint;
 BEGIN
   IF current_setting('robbieverse.sync_applying', true) = 'on' THEN
     RETURN NULL;
@@ -312,67 +331,68 @@ BEGIN
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;
-  IF TG_OP = 'INSERT' THEN
-    SELECT array_agg(ROW((r ->> 'id')::uuid, 'I', r, NULL, CASE WHEN v_scope = 'global' THEN NULL ELSE (r ->> 'org_id')::uuid END, false)::sync.captured)
-      INTO v_changes FROM (SELECT to_jsonb(x) AS r FROM new_rows x) s;
-  ELSIF TG_OP = 'DELETE' THEN
-    SELECT array_agg(ROW((r ->> 'id')::uuid, 'D', NULL, CASE WHEN v_scope = 'global' THEN NULL ELSE (r ->> 'org_id')::uuid END, NULL, true)::sync.captured)
-      INTO v_changes FROM (SELECT to_jsonb(x) AS r FROM old_rows x) s;
-  ELSE
-    WITH o AS (SELECT (to_jsonb(x) ->> 'id')::uuid AS id, to_jsonb(x) AS r FROM old_rows x),
-         n AS (SELECT (to_jsonb(x) ->> 'id')::uuid AS id, to_jsonb(x) AS r FROM new_rows x)
-    SELECT array_agg(u.c ORDER BY (u.c).op = 'D' DESC) INTO v_changes FROM (
-      SELECT ROW(o.id, 'D', NULL, CASE WHEN v_scope = 'global' THEN NULL ELSE (o.r ->> 'org_id')::uuid END, NULL, true)::sync.captured AS c
-        FROM o WHERE NOT EXISTS (SELECT 1 FROM n WHERE n.id = o.id)
-      UNION ALL
-      SELECT ROW(n.id, CASE WHEN o.id IS NULL THEN 'I' ELSE 'U' END, n.r,
-                 CASE WHEN o.id IS NULL OR v_scope = 'global' THEN NULL ELSE (o.r ->> 'org_id')::uuid END,
-                 CASE WHEN v_scope = 'global' THEN NULL ELSE (n.r ->> 'org_id')::uuid END, false)::sync.captured
-        FROM n LEFT JOIN o ON o.id = n.id
-       WHERE o.id IS NULL OR (n.r - 'updated_at') <> (o.r - 'updated_at')) u;
+  v_floor := (floor(date_part('epoch', clock_timestamp()) * 1000)::bigint + v_local.clock_adjust_ms) * 65536;
+  IF TG_OP <> 'DELETE' THEN
+    v_new := to_jsonb(NEW);
+    v_id := (v_new ->> 'id')::uuid;
+    v_org := CASE WHEN v_scope = 'global' THEN NULL ELSE (v_new ->> 'org_id')::uuid END;
   END IF;
-  IF v_changes IS NULL THEN
+  IF TG_OP <> 'INSERT' THEN
+    v_old := to_jsonb(OLD);
+    v_old_id := (v_old ->> 'id')::uuid;
+    v_oldorg := CASE WHEN v_scope = 'global' THEN NULL ELSE (v_old ->> 'org_id')::uuid END;
+  END IF;
+  -- An update that changes nothing but updated_at is not a change.
+  IF TG_OP = 'UPDATE' AND (v_new - 'updated_at') = (v_old - 'updated_at') THEN
     RETURN NULL;
   END IF;
-
   -- A node limited to some organizations cannot write rows of others: the hub would refuse the
   -- batch holding such a change, and every later change of this node behind it.
-  IF v_local.role = 'node' AND v_local.org_scope IS NOT NULL AND v_scope = 'org' THEN
-    SELECT coalesce(CASE WHEN NOT c.new_org = ANY (v_local.org_scope) THEN c.new_org END, c.old_org) INTO v_bad
-      FROM unnest(v_changes) c
-     WHERE (c.new_org IS NOT NULL AND NOT c.new_org = ANY (v_local.org_scope))
-        OR (c.old_org IS NOT NULL AND NOT c.old_org = ANY (v_local.org_scope))
-     LIMIT 1;
-    IF FOUND THEN
-      RAISE EXCEPTION '% on %: organization % is outside this node''s sync scope', TG_OP, TG_TABLE_NAME, v_bad
-        USING ERRCODE = 'insufficient_privilege',
-              HINT = 'write it on the hub or on a node whose scope includes that organization (robbieverse sync join --org …)';
+  IF v_local.role = 'node' AND v_local.org_scope IS NOT NULL AND v_scope = 'org'
+     AND ((v_org IS NOT NULL AND NOT v_org = ANY (v_local.org_scope))
+          OR (v_oldorg IS NOT NULL AND NOT v_oldorg = ANY (v_local.org_scope))) THEN
+    RAISE EXCEPTION '% on %: organization % is outside this node''s sync scope', TG_OP, TG_TABLE_NAME,
+      CASE WHEN v_org IS NOT NULL AND NOT v_org = ANY (v_local.org_scope) THEN v_org ELSE v_oldorg END
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'write it on the hub or on a node whose scope includes that organization (robbieverse sync join --org …)';
+  END IF;
+
+  -- A primary-key change is a delete of the old key (here) and an insert of the new one (below).
+  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND v_old_id <> v_id) THEN
+    v_hlc := sync.next_stamp(v_floor);
+    SELECT hlc INTO v_base FROM sync.row_versions WHERE table_name = v_table AND record_id = v_old_id;
+    v_pos := nextval('sync.change_log_position_seq');
+    INSERT INTO sync.change_log (position, xid, origin_node_id, origin_xid, origin_position, table_name, record_id,
+                                 op, row_data, old_org_id, new_org_id, hlc, base_hlc)
+    VALUES (v_pos, v_xid, v_local.node_id, v_xid, v_pos, v_table, v_old_id, 'D', NULL, v_oldorg, NULL, v_hlc, v_base);
+    INSERT INTO sync.row_versions AS r (table_name, record_id, hlc, node_id, deleted, org_id)
+    VALUES (v_table, v_old_id, v_hlc, v_local.node_id, true, v_oldorg)
+    ON CONFLICT (table_name, record_id) DO UPDATE
+       SET hlc = EXCLUDED.hlc, node_id = EXCLUDED.node_id, deleted = true, org_id = EXCLUDED.org_id;
+    IF TG_OP = 'UPDATE' THEN
+      v_oldorg := NULL;
     END IF;
   END IF;
 
-  v_xid := pg_current_xact_id()::text::bigint;
-  -- Stamps: the first moves the clock up to the wall clock if needed; the statement's rows take
-  -- the numbers after it under the shared lock (see sync.hlc_next).
-  PERFORM sync.hlc_next(sync.wall_ms());
-  PERFORM pg_advisory_lock_shared(1380078163, 2);
-  WITH s AS MATERIALIZED (
-    SELECT c.*, nextval('sync.change_log_position_seq') AS pos, nextval('sync.hlc_seq') AS hlc
-      FROM unnest(v_changes) WITH ORDINALITY c(record_id, op, row_data, old_org, new_org, from_old, ord)
-  ), v AS (
+  IF TG_OP <> 'DELETE' THEN
+    v_hlc := sync.next_stamp(v_floor);
+    SELECT hlc, CASE WHEN TG_OP = 'INSERT' OR v_old_id <> v_id THEN NULL ELSE org_id END
+      INTO v_base, v_oldorg
+      FROM sync.row_versions WHERE table_name = v_table AND record_id = v_id;
+    IF TG_OP = 'UPDATE' AND v_old_id = v_id AND v_oldorg IS NULL THEN
+      v_oldorg := CASE WHEN v_scope = 'global' THEN NULL ELSE (v_old ->> 'org_id')::uuid END;
+    END IF;
+    v_pos := nextval('sync.change_log_position_seq');
+    INSERT INTO sync.change_log (position, xid, origin_node_id, origin_xid, origin_position, table_name, record_id,
+                                 op, row_data, old_org_id, new_org_id, hlc, base_hlc)
+    VALUES (v_pos, v_xid, v_local.node_id, v_xid, v_pos, v_table, v_id,
+            CASE WHEN TG_OP = 'INSERT' OR v_old_id <> v_id THEN 'I' ELSE 'U' END,
+            v_new, v_oldorg, v_org, v_hlc, v_base);
     INSERT INTO sync.row_versions AS r (table_name, record_id, hlc, node_id, deleted, org_id)
-    SELECT v_table, s.record_id, s.hlc, v_local.node_id, s.op = 'D', CASE WHEN s.op = 'D' THEN s.old_org ELSE s.new_org END FROM s
+    VALUES (v_table, v_id, v_hlc, v_local.node_id, false, v_org)
     ON CONFLICT (table_name, record_id) DO UPDATE
-       SET hlc = EXCLUDED.hlc, node_id = EXCLUDED.node_id, deleted = EXCLUDED.deleted, org_id = EXCLUDED.org_id
-  )
-  -- This statement reads the versions as they were before it (base_hlc; an update's previous
-  -- organization as recorded with its version).
-  INSERT INTO sync.change_log (position, xid, origin_node_id, origin_xid, origin_position, table_name, record_id,
-                               op, row_data, old_org_id, new_org_id, hlc, base_hlc)
-  SELECT s.pos, v_xid, v_local.node_id, v_xid, s.pos, v_table, s.record_id, s.op, s.row_data,
-         CASE WHEN s.op = 'U' THEN coalesce(rv.org_id, s.old_org) ELSE s.old_org END, s.new_org, s.hlc, rv.hlc
-    FROM s LEFT JOIN sync.row_versions rv ON rv.table_name = v_table AND rv.record_id = s.record_id
-   ORDER BY s.pos;
-  PERFORM pg_advisory_unlock_shared(1380078163, 2);
+       SET hlc = EXCLUDED.hlc, node_id = EXCLUDED.node_id, deleted = false, org_id = EXCLUDED.org_id;
+  END IF;
 
   IF v_local.role = 'node' THEN
     PERFORM pg_notify('sync_push', '');
@@ -380,54 +400,10 @@ BEGIN
   RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION sync.capture_statement() IS
-  'AFTER INSERT / UPDATE / DELETE statement trigger on synced tables (arg: scope): logs every changed row with a new stamp and updates row_versions, in the writing transaction; skipped while the applier works';
+COMMENT ON FUNCTION sync.capture() IS
+  'AFTER INSERT/UPDATE/DELETE row trigger on synced tables (arg: scope): logs the final row with a new stamp and updates row_versions, in the writing transaction; skipped while the applier works';
 
-CREATE OR REPLACE FUNCTION sync.attach() RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-  v_local   sync.local;
-  t         sync.tables;
-  v_n       integer := 0;
-  v_capture boolean;
-  v_trigger text;
-BEGIN
-  SELECT * INTO v_local FROM sync.local;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'this database is not part of a sync network' USING ERRCODE = 'object_not_in_prerequisite_state';
-  END IF;
-  PERFORM sync.compute_ranks();
-  FOR t IN SELECT * FROM sync.tables WHERE to_regclass('public.' || quote_ident(table_name)) IS NOT NULL LOOP
-    FOREACH v_trigger IN ARRAY ARRAY['sync_capture', 'sync_capture_insert', 'sync_capture_update', 'sync_capture_delete',
-                                     'sync_refuse_truncate', 'sync_read_only'] LOOP
-      EXECUTE format('DROP TRIGGER IF EXISTS %I ON public.%I', v_trigger, t.table_name);
-    END LOOP;
-    CONTINUE WHEN NOT t.enabled;
-    -- A node logs what it sends (bidirectional, push_only); the hub logs what nodes pull.
-    v_capture := CASE v_local.role WHEN 'node' THEN t.direction <> 'pull_only' ELSE t.direction <> 'push_only' END;
-    IF v_capture THEN
-      EXECUTE format('CREATE TRIGGER sync_capture_insert AFTER INSERT ON public.%I REFERENCING NEW TABLE AS new_rows
-                        FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_statement(%L)', t.table_name, t.scope);
-      EXECUTE format('CREATE TRIGGER sync_capture_update AFTER UPDATE ON public.%I REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-                        FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_statement(%L)', t.table_name, t.scope);
-      EXECUTE format('CREATE TRIGGER sync_capture_delete AFTER DELETE ON public.%I REFERENCING OLD TABLE AS old_rows
-                        FOR EACH STATEMENT EXECUTE FUNCTION sync.capture_statement(%L)', t.table_name, t.scope);
-    END IF;
-    EXECUTE format('CREATE TRIGGER sync_refuse_truncate BEFORE TRUNCATE ON public.%I
-                      FOR EACH STATEMENT EXECUTE FUNCTION sync.refuse_truncate()', t.table_name);
-    IF v_local.role = 'node' AND t.direction = 'pull_only' THEN
-      EXECUTE format('CREATE TRIGGER sync_read_only BEFORE INSERT OR UPDATE OR DELETE ON public.%I
-                        FOR EACH ROW EXECUTE FUNCTION sync.refuse_local_write()', t.table_name);
-    END IF;
-    PERFORM sync.guard_derived_triggers(t.table_name);
-    v_n := v_n + 1;
-  END LOOP;
-  RETURN v_n;
-END
-$$;
-COMMENT ON FUNCTION sync.attach() IS 'Attaches capture (three statement triggers), the TRUNCATE refusal and (nodes) the read-only guard to the enabled synced tables; idempotent';
-
--- A database that has joined a network gets the new triggers now.
+-- A database that has joined a network: its audit triggers stand aside while applying (above).
 SELECT sync.attach() FROM sync.local;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA sync FROM PUBLIC;
