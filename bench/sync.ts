@@ -26,7 +26,7 @@ import { PgliteDb } from '../src/db/pglite.js';
 import { PostgresDb } from '../src/db/postgres.js';
 import type { Db } from '../src/db/types.js';
 import { SyncDaemon } from '../src/sync/daemon.js';
-import { exchange, hello, type ExchangeResult } from '../src/sync/exchange.js';
+import { DEFAULT_BATCH_SIZE, exchange, hello, type ExchangeResult } from '../src/sync/exchange.js';
 import { writeSection } from './results.js';
 import { replacePart } from './sync-support.js';
 import {
@@ -336,11 +336,15 @@ async function convergence(engine: EngineName): Promise<string> {
     for (const [i, id] of ids.entries()) {
       const onNode = () => node.db.query(`UPDATE tasks SET title = title || ' @node', status = 'doing' WHERE id = $1`, [id]);
       const onMaster = () => m.db.query(`UPDATE tasks SET title = title || ' @master', priority = 'high' WHERE id = $1`, [id]);
+      // 2 ms apart: writes on two databases within one millisecond are concurrent for the clock
+      // (either may get the higher stamp, ties go to the greater node id), not "first and last".
       if (i % 2) {
         await onNode();
+        await sleep(2);
         await onMaster();
       } else {
         await onMaster();
+        await sleep(2);
         await onNode();
         nodeWins++;
       }
@@ -564,7 +568,7 @@ try {
   sections.push(
     `Master: PostgreSQL ${pgVersion} (throwaway cluster, fsync=off, wal_level=logical). PostgreSQL nodes: databases of a second such cluster; PGlite nodes: data directories on disk in the benchmark process (each a copy of one migrated directory). ` +
       `Every node joins a fresh master database (\`joinMaster\`, all organizations). Synced table: \`tasks\` (org scope, audited: each task write also writes an \`audit_log\` row, which a node captures and pushes too). ` +
-      `Batches of 500 (\`DEFAULT_BATCH_SIZE\`). 1-minute load average before the run: ${load0} on ${os.cpus().length} cores shared with other work — absolute figures are noisy; ratios come from the same run.${QUICK ? ' **Quick mode** (small sizes).' : ''}`,
+      `Batches of ${fmtInt(DEFAULT_BATCH_SIZE)} (\`DEFAULT_BATCH_SIZE\`). 1-minute load average before the run: ${load0} on ${os.cpus().length} cores shared with other work — absolute figures are noisy; ratios come from the same run.${QUICK ? ' **Quick mode** (small sizes).' : ''}`,
   );
 
   if (part(1)) {

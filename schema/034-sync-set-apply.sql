@@ -39,8 +39,11 @@ END
 $$;
 
 -- The set-wise path. Returns NULL (having changed nothing) when the batch needs the row path.
+-- Every join here is between the batch (hundreds of rows, in a temporary table without
+-- statistics) and a large table by its key: index lookups, never a scan of the large table
+-- (which a hash join would do, at a cost growing with every version ever written).
 CREATE FUNCTION sync.apply_batch_set(p_changes jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
   v_self   sync.local;
   v_limit  bigint;
@@ -79,7 +82,9 @@ BEGIN
   GET DIAGNOSTICS v_n = ROW_COUNT;
 
   -- Lock the versions of the batch's rows (as the row path does, one by one), then qualify.
+  -- (In key order, so two batches touching the same rows do not lock them in opposite orders.)
   PERFORM 1 FROM sync.row_versions v JOIN pg_temp.sync_batch b ON v.table_name = b.table_name AND v.record_id = b.record_id
+   ORDER BY v.table_name, v.record_id
      FOR UPDATE OF v;
   -- A row's later changes in the batch must each be made on the one before (same origin, newer
   -- stamp, base = that stamp): then only the final one matters. Its first change is judged

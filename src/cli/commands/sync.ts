@@ -3,7 +3,7 @@ import { EXIT, RobbieverseError } from '../../errors.js';
 import { requireCurrentSchema } from '../../migrate/require-current.js';
 import { embeddedMigrations } from '../../migrate/embedded.js';
 import { SyncDaemon } from '../../sync/daemon.js';
-import type { ExchangeResult } from '../../sync/exchange.js';
+import { DEFAULT_BATCH_SIZE, type ExchangeResult } from '../../sync/exchange.js';
 import { joinMaster } from '../../sync/join.js';
 import { purgeSyncLog } from '../../sync/purge.js';
 import { assertJoined, syncOnce } from '../../sync/once.js';
@@ -162,7 +162,7 @@ function runCmd(): Command {
 
 function batchOption(): Option {
   return new Option('--batch-size <n>', 'changes per batch (each batch is one transaction on the receiver)')
-    .default(500)
+    .default(DEFAULT_BATCH_SIZE)
     .argParser((v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new InvalidArgumentError(`${v} is not a batch size: use a whole number from 1 to 10000.`);
