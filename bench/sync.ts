@@ -524,9 +524,9 @@ async function scale(): Promise<{ rows: ScaleRow[]; openMs: number[] }> {
 
 // ---------------------------------------------------------------------------------------------
 
-/** What part 4 found in sync.capture() (schema/031-sync-engine.sql), until that is fixed. */
+/** What capture costs (part 4), and what was measured and not kept. */
 const CAPTURE_SCAN_NOTE =
-  `Found here: \`sync.capture()\` looks a row's version up with \`table_name = TG_TABLE_NAME\`, a \`name\` (collation "C") against the \`text\` primary key of \`sync.row_versions\` (the database's collation, here C.UTF-8), which the index cannot serve: every captured row (and the \`audit_log\` row its audit trigger writes) scans all of \`sync.row_versions\` (EXPLAIN: Seq Scan, Filter), so capture slows down as synced rows accumulate. Checked by hand on PostgreSQL 15 at ~48,000 row versions: a 2,000-row insert into \`tasks\` on a node took 14.5 s; with the comparison written \`TG_TABLE_NAME::text COLLATE "default"\` it took 0.8 s (a cast to text alone keeps collation "C" and still scans). The figures above include the scan.`;
+  `What capture adds per row written: a log row, a version upsert and a stamp, in the writing transaction — and the same again for the \`audit_log\` row the audit trigger writes for it. Statement triggers with transition tables (one log insert per statement) were measured for migration 034: about 1.3× for a 2,000-row statement but 3–4× for a single-row one, so capture stays a row trigger. (Earlier: \`sync.capture()\` compared \`TG_TABLE_NAME\`, collation "C", with the text key of \`sync.row_versions\`, which the index cannot serve; fixed in 031 with \`COLLATE "default"\`.)`;
 
 const sections: string[] = [];
 const body = () => [`### Node sync (\`bench/sync.ts\`)`, '', ...sections.flatMap((s) => [s, ''])].join('\n');
@@ -609,6 +609,7 @@ try {
         ...ours.flatMap(([e, r]) => [line(e, 'master → node (pull)', r.pull), line(e, 'node → master (push)', r.push)]),
         `| native logical replication | cluster → cluster | ${fmtInt(nat.rows)} | ${fmtMs(nat.writeMs)} | ${fmtInt(nat.changes)} (tasks + audit_log) | ${fmtMs(nat.ms)} | — | ${fmtInt(natRate)} | 1.00× |`,
         '',
+        'Native replication applies rows with `session_replication_role = replica`: no trigger and no foreign-key check runs on its subscriber. Ours runs both on the receiver (validation triggers, foreign keys: a change whose parent has not arrived is parked) and writes per change a version row and, on the master, a relay row for the other nodes.',
         `Native replication while streaming (rows written with the subscription on, until the subscriber has them all): ${fmtMs(nat.catchUpLiveMs)} for ${fmtInt(ROWS)} rows, ${fmtInt(ROWS / (nat.catchUpLiveMs / 1000))} rows/s including the writing.`,
         `The pull that follows a node's own push reads past the hub's relays of its ${fmtInt(ROWS)} changes (sending none): ${ours.map(([e, r]) => `${e} ${fmtMs(r.ownSkipMs)} (${r.ownSkip.pull.received} received)`).join(', ')}.`,
       ].join('\n')),
@@ -624,7 +625,7 @@ try {
       partBlock(3, [
         `### 3. Convergence after a partition: ${fmtInt(CHANGES)} changes per side, 1 % contested`,
         '',
-        `Before: ${Math.round(CHANGES / 100)} tasks written on the master and pulled by the node. During the partition each side updates every one of them (which side writes last alternates) and inserts ${fmtInt(CHANGES - Math.round(CHANGES / 100))} tasks of its own. Then \`exchange()\` (push, pull) runs until one moves nothing; the time includes that last, empty exchange. Checksum: md5 over every task row (all columns that matter, timestamps as epoch) on both sides.`,
+        `Before: ${Math.round(CHANGES / 100)} tasks written on the master and pulled by the node. During the partition each side updates every one of them (which side writes last alternates, the two writes 2 ms apart) and inserts ${fmtInt(CHANGES - Math.round(CHANGES / 100))} tasks of its own. Then \`exchange()\` (push, pull) runs until one moves nothing; the time includes that last, empty exchange. Checksum: md5 over every task row (all columns that matter, timestamps as epoch) on both sides.`,
         '',
         '| node | changes | contested | time until quiet | exchanges | changes moved (incl. audit_log) | task changes/s | master = node | conflicts recorded hub / node | contested rows won by the node |',
         '|---|---|---|---|---|---|---|---|---|---|',
