@@ -121,6 +121,13 @@ async function attemptDeploy(db: Db, job: DeployJob, o: BuildOptions, t0: number
 
   const hash = await steps.run('hash', () => contentHash(snap));
   const live = readCurrent(paths);
+  if (live && live.manifest.build_hash === hash && live.manifest.deploy_id === job.id) {
+    // An earlier attempt of this very deploy published the release, then lost the database
+    // before recording it: the deploy did succeed, with that release.
+    const log = `${steps.log()}\nrelease ${live.releaseId} was published by an earlier attempt of this deploy; recorded on retry`;
+    await recordDeploy(db, job.id, { status: 'success', build_hash: hash, release_id: live.releaseId, pages_count: live.manifest.pages_count, components_count: live.manifest.components_count, artifact_bytes: directoryBytes(live.dir), build_log: log, builder_version: BUILDER_VERSION, build_duration_ms: Date.now() - t0 }, hint(job));
+    return { ...base, status: 'success', releaseId: live.releaseId, hash, ms: Date.now() - t0 };
+  }
   if (live && live.manifest.build_hash === hash) {
     await recordDeploy(db, job.id, { status: 'skipped', build_hash: hash, release_id: live.releaseId, pages_count: snap.pages.length, components_count: new Set(snap.blocks.map((b) => b.component_id)).size, build_log: steps.log() + `\nunchanged: release ${live.releaseId} has this hash`, builder_version: BUILDER_VERSION, build_duration_ms: Date.now() - t0 }, hint(job));
     return { ...base, status: 'skipped', releaseId: live.releaseId, hash, ms: Date.now() - t0 };

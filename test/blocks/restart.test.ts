@@ -15,12 +15,18 @@ describe.skipIf(!onPostgres)('RobbieBlocks worker across PostgreSQL restarts', (
   let worker: BlocksWorker;
   let root: string;
   const events: BlocksEvent[] = [];
+  /** Runs inside the worker's event handler, so it happens at that exact point of a build. */
+  let atEvent: ((e: BlocksEvent) => void) | undefined;
   beforeAll(async () => {
     server = startOwnServer();
     db = await PostgresDb.open(server.url);
     await migrate(db, { files: embeddedMigrations() });
     root = tmpDir('rv-blocks-restart-');
-    worker = await startBlocksWorker({ db, deployRoot: root, nodeKeys: ['vengeance-local'], quietMs: 50, retries: 5, retryBaseMs: 200, onEvent: (e) => events.push(e) });
+    worker = await startBlocksWorker({ db, deployRoot: root, nodeKeys: ['vengeance-local'], quietMs: 50, retries: 5, retryBaseMs: 200, onEvent: (e) => {
+        events.push(e);
+        atEvent?.(e);
+      },
+    });
     await waitForBuilds(db, ['vengeance-local/play', 'vengeance-local/code'], new Date(0));
   });
   afterAll(async () => {
@@ -58,5 +64,43 @@ describe.skipIf(!onPostgres)('RobbieBlocks worker across PostgreSQL restarts', (
       90_000,
     );
     expect(releaseText(root, 'vengeance-local', 'play').includes('After the restart')).toBe(true);
+  });
+
+  it('a restart after the release is published but before it is recorded: the retry records the release it published as a success', async () => {
+    const t0 = await dbNow(db);
+    const mark = events.length;
+    let restarted = false;
+    atEvent = (e) => {
+      // The 'deploy' step ends once the new release is live; recording it comes next.
+      if (!restarted && e.type === 'build-step' && e.step === 'deploy') {
+        restarted = true;
+        server.restart();
+      }
+    };
+    try {
+      await db.query(`UPDATE robbieblocks_pages SET meta_title = 'Published, then the restart' WHERE page_key = 'robbie-play-home'`);
+      const d = await waitFor(
+        async () => {
+          const r = await db.query<{ id: string; deploy_status: string; release_id: string | null }>(
+            `SELECT d.id, d.deploy_status, d.release_id FROM robbieblocks_deploys d JOIN nodes n ON n.id = d.node_id
+              WHERE n.node_key = 'vengeance-local' AND d.app_namespace = 'play' AND d.created_at > $1 AND d.deploy_status <> 'pending' AND d.deploy_status <> 'building' AND d.deploy_status <> 'deploying'`,
+            [t0],
+          );
+          return r.rows.length ? r.rows : undefined;
+        },
+        'the deploy to be recorded after the restart',
+        60_000,
+      );
+      expect(restarted).toBe(true);
+      expect(events.slice(mark).some((e) => e.type === 'build-retry')).toBe(true);
+      // One deploy, and it says what happened: success, with the release that is live.
+      expect(d).toHaveLength(1);
+      const live = fs.readlinkSync(`${root}/vengeance-local/play/current`);
+      expect(d[0]).toMatchObject({ deploy_status: 'success' });
+      expect(live.endsWith(d[0]!.release_id!)).toBe(true);
+      expect(releaseText(root, 'vengeance-local', 'play').includes('Published, then the restart')).toBe(true);
+    } finally {
+      atEvent = undefined;
+    }
   });
 });
