@@ -1,7 +1,9 @@
 /**
  * The sync daemon of a node: pushes right after local commits (a NOTIFY hint, debounced), and
- * every 30 s as a safety net; pulls every pull interval (default 5 min), at start and after the
- * hub comes back; retries with backoff from 1 s doubling to 5 min. One exchange at a time.
+ * every 30 s as a safety net; pulls when the hub hints that it has changes (LISTEN on the hub,
+ * over a connection of the node's own), every pull interval (default 5 min) as the guarantee, at
+ * start and after the hub comes back; retries with backoff from 1 s doubling to 5 min. One
+ * exchange at a time.
  */
 import type { Logger } from 'pino';
 import { listen, type Listener } from '../db/listen.js';
@@ -12,6 +14,8 @@ import { exchange, type ExchangeResult } from './exchange.js';
 import { DEFAULT_PULL_INTERVAL_MS, type SyncSettings } from './settings.js';
 
 export const SYNC_PUSH_CHANNEL = 'sync_push';
+/** Sent by the hub when its change log grows; the payload is the writing transaction's id. */
+export const SYNC_CHANGES_CHANNEL = 'sync_changes';
 
 export interface SyncDaemonOptions {
   local: Db;
@@ -20,6 +24,10 @@ export interface SyncDaemonOptions {
   /** Wait after a commit hint before pushing, so a burst of commits travels as one batch. */
   debounceMs?: number;
   safetyPushMs?: number;
+  /** Wait after a hub hint before pulling, so a burst of hub commits is pulled at once. */
+  hintDebounceMs?: number;
+  /** Listen for the hub's hints (default true); without them the node pulls on its interval only. */
+  hubHints?: boolean;
   batchSize?: number;
   logger?: Logger;
   onEvent?: (e: SyncDaemonEvent) => void;
@@ -27,15 +35,25 @@ export interface SyncDaemonOptions {
 
 export type SyncDaemonEvent =
   | { type: 'exchange'; kind: 'push' | 'full'; result: ExchangeResult }
+  | { type: 'hints'; listening: boolean; error?: string }
   | { type: 'error'; error: Error; retryInMs: number }
   | { type: 'recovered'; afterMs: number };
 
 const MIN_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 300_000;
+/** A hinted transaction not yet readable (an older one still runs on the hub): pull again after 100 ms, 200 ms, … */
+const HINT_RETRY_MS = 100;
+const HINT_RETRIES = 8;
 
 export class SyncDaemon {
   private hub: Db | undefined;
   private listener: Listener | undefined;
+  private hubListener: Listener | undefined;
+  private hubListening: Promise<void> | undefined;
+  /** The newest hub transaction a hint announced that our pull cursor has not passed yet. */
+  private hintedXid = 0n;
+  private hintRetries = 0;
+  private pullTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private want = { push: false, pull: false };
   private timers = new Set<NodeJS.Timeout>();
@@ -73,8 +91,11 @@ export class SyncDaemon {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     if (this.pushTimer) clearTimeout(this.pushTimer);
+    if (this.pullTimer) clearTimeout(this.pullTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.listener?.close();
+    await this.hubListening?.catch(() => {});
+    await this.hubListener?.close();
     await this.idle();
     await this.hub?.close().catch(() => {});
     this.hub = undefined;
@@ -92,6 +113,69 @@ export class SyncDaemon {
       this.pushTimer = undefined;
       this.request({ push: true });
     }, this.o.debounceMs ?? 200);
+  }
+
+  /** A hub hint: pull soon (debounced), unless our cursor is already past that transaction. */
+  private onHint(payload: string): void {
+    let xid = 0n;
+    try {
+      xid = BigInt(payload || '0');
+    } catch {
+      /* a hint without a transaction id still asks for a pull */
+    }
+    if (xid > this.hintedXid) this.hintedXid = xid;
+    this.hintRetries = 0;
+    this.schedulePull(this.o.hintDebounceMs ?? 20);
+  }
+
+  private schedulePull(delayMs: number): void {
+    if (this.stopped || this.pullTimer) return;
+    this.pullTimer = setTimeout(() => {
+      this.pullTimer = undefined;
+      this.request({ push: true, pull: true });
+    }, delayMs);
+  }
+
+  /**
+   * After a pull: a hinted transaction the cursor has not passed was not readable yet (pulls read
+   * only transactions older than the oldest running on the hub): pull again shortly, a few times;
+   * the scheduled pull remains the guarantee.
+   */
+  private afterPull(result: ExchangeResult): void {
+    if (this.hintedXid === 0n) return;
+    if (BigInt(result.pull.cursor.xid) >= this.hintedXid || this.hintRetries >= HINT_RETRIES) {
+      this.hintedXid = 0n;
+      this.hintRetries = 0;
+      return;
+    }
+    this.schedulePull(HINT_RETRY_MS * 2 ** this.hintRetries++);
+  }
+
+  /** LISTEN for the hub's hints once the hub has answered; retried after the next exchange if it fails. */
+  private listenToHub(): void {
+    if (this.o.hubHints === false || this.hubListener || this.hubListening || this.stopped) return;
+    const hub = this.hub;
+    if (!hub) return;
+    // Over a connection of its own (not the exchange's), which reconnects by itself.
+    this.hubListening = hub.listen([SYNC_CHANGES_CHANNEL], {
+      onNotify: (n) => this.onHint(n.payload),
+      // Hints sent while the connection was down are lost: pull to catch up.
+      onReconnect: () => this.request({ push: true, pull: true }),
+    }, { logger: this.o.logger, maxDelayMs: 30_000 })
+      .then(
+        async (l) => {
+          if (this.stopped) return l.close();
+          this.hubListener = l;
+          // A hint sent before LISTEN took effect is lost: one pull covers it.
+          this.request({ push: true, pull: true });
+          this.o.onEvent?.({ type: 'hints', listening: true });
+        },
+        (err: Error) => {
+          this.o.logger?.warn({ err: err.message }, 'cannot LISTEN on the master; pulling on the interval only until the next exchange');
+          this.o.onEvent?.({ type: 'hints', listening: false, error: err.message });
+        },
+      )
+      .finally(() => (this.hubListening = undefined));
   }
 
   private request(w: { push?: boolean; pull?: boolean }): void {
@@ -133,6 +217,8 @@ export class SyncDaemon {
       this.lastResult = result;
       this.lastError = undefined;
       this.o.onEvent?.({ type: 'exchange', kind: w.pull ? 'full' : 'push', result });
+      this.listenToHub();
+      if (w.pull) this.afterPull(result);
       return result;
     } catch (err) {
       const e = err as Error;

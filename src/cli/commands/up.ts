@@ -166,7 +166,7 @@ Meanwhile, in another terminal:
           lines.push(`  try:     robbieverse db query "SELECT * FROM robbieverse_meta.schema_migrations"${o.home ? ` --home ${o.home}` : ''}`);
         }
         if (api) lines.push(`  ${apiReadyLine(api)}`);
-        if (syncSettings) lines.push(`  sync:    node ${syncSettings.nodeKey} → ${redactMasterUrl(syncSettings.masterUrl)} (push on commit, pull every ${Math.round(syncDaemon!.pullIntervalMs / 1000)} s)`);
+        if (syncSettings) lines.push(`  sync:    node ${syncSettings.nodeKey} → ${redactMasterUrl(syncSettings.masterUrl)} (push on commit, pull on the master's hint and every ${Math.round(syncDaemon!.pullIntervalMs / 1000)} s)`);
         if (sites?.sites.length) {
           lines.push('  sites (each node\'s app, its API at /api on the same origin; built in the background):');
           for (const s of sites.sites) lines.push(`    ${s.node.padEnd(22)} ${s.app.padEnd(6)} ${reachableOrigin(s.url)}  ${color.dim(`${s.display_name}, ${s.theme}`)}`);
