@@ -34,7 +34,7 @@ export async function expireLeases(db: Db, leaseMs = DEFAULT_LEASE_MS, ownBuilde
     `SELECT d.id, d.node_id, n.node_key, d.app_namespace, d.triggered_by, d.change_trigger_id, d.claimed_by,
             coalesce(d.started_at, d.created_at) < now() - make_interval(secs => $1::double precision / 1000) AS expired
        FROM robbieblocks_deploys d JOIN nodes n ON n.id = d.node_id
-      WHERE d.deploy_status IN ('building', 'deploying')`,
+      WHERE d.deploy_status IN ('building', 'deploying') AND robbieblocks_builds_here(d.node_id)`,
     [leaseMs],
   );
   const out: ExpiredDeploy[] = [];

@@ -64,11 +64,17 @@ async function planBatch(tx: Queryable): Promise<PlanResult & { seen: number }> 
       FOR UPDATE SKIP LOCKED`,
   );
   if (!changes.rows.length) return { changes: 0, deploys: 0, deferred: 0, seen: 0 };
-  const branding = await tx.query<{ node_id: string; enabled_apps: string[] }>('SELECT node_id, enabled_apps FROM robbieblocks_node_branding');
+  // Only nodes built by this database (robbieblocks_builds_here): in a sync network each node
+  // plans and builds for itself, and the hub for the nodes that have not joined it.
+  const branding = await tx.query<{ node_id: string; enabled_apps: string[] }>(
+    'SELECT node_id, enabled_apps FROM robbieblocks_node_branding WHERE robbieblocks_builds_here(node_id)',
+  );
   const enabled = new Map(branding.rows.map((b) => [b.node_id, b.enabled_apps]));
   const mentioned = [...new Set(changes.rows.flatMap((c) => c.affected_node_ids))];
   const existing = new Set(
-    mentioned.length ? (await tx.query<{ id: string }>('SELECT id FROM nodes WHERE id = ANY($1::uuid[])', [mentioned])).rows.map((r) => r.id) : [],
+    mentioned.length
+      ? (await tx.query<{ id: string }>('SELECT id FROM nodes WHERE id = ANY($1::uuid[]) AND robbieblocks_builds_here(id)', [mentioned])).rows.map((r) => r.id)
+      : [],
   );
   const busy = new Set(
     (await tx.query<{ node_id: string; app_namespace: string }>(

@@ -1,6 +1,6 @@
 import type { Db } from '../db/types.js';
 import { ensurePending } from './plan.js';
-import { nodeByKey } from './served.js';
+import { assertBuildsHere, nodeByKey } from './served.js';
 
 /**
  * Queues a manual build of one (node, app): a pending deploy (`triggered_by` manual), or the one
@@ -9,6 +9,7 @@ import { nodeByKey } from './served.js';
  */
 export async function requestDeploy(db: Db, o: { nodeKey: string; app: string; userId?: string | null }): Promise<{ deployId: string; created: boolean; status: string }> {
   const node = await nodeByKey(db, o.nodeKey);
+  await assertBuildsHere(db, node);
   return db.transaction(async (tx) => {
     const created = await ensurePending(tx, node.id, o.app, 'manual', null, o.userId ?? null);
     const r = await tx.query<{ id: string; deploy_status: string }>(

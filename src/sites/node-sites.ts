@@ -39,7 +39,7 @@ export async function startNodeSites(o: NodeSitesOptions): Promise<NodeSites> {
   const { rows } = await o.db.query<{ node_key: string; display_name: string; theme: string; enabled_apps: string[] }>(
     `SELECT n.node_key, b.display_name, b.theme, b.enabled_apps
        FROM robbieblocks_node_branding b JOIN nodes n ON n.id = b.node_id
-      WHERE $1::text[] IS NULL OR n.node_key = ANY($1::text[])
+      WHERE ($1::text[] IS NULL AND robbieblocks_builds_here(n.id)) OR n.node_key = ANY($1::text[])
       ORDER BY n.node_key`,
     [o.nodeKeys?.length ? o.nodeKeys : null],
   );

@@ -4,7 +4,7 @@ import { requireCurrentSchema } from '../../migrate/require-current.js';
 import { embeddedMigrations } from '../../migrate/embedded.js';
 import { SyncDaemon } from '../../sync/daemon.js';
 import { DEFAULT_BATCH_SIZE, type ExchangeResult } from '../../sync/exchange.js';
-import { joinMaster } from '../../sync/join.js';
+import { joinMaster, type JoinEvent } from '../../sync/join.js';
 import { purgeSyncLog } from '../../sync/purge.js';
 import { assertJoined, syncOnce } from '../../sync/once.js';
 import { redactMasterUrl, requireSyncSettings } from '../../sync/settings.js';
@@ -66,13 +66,7 @@ Examples:
           orgs: o.org,
           home: cfg.home,
           reseed: o.reseed,
-          onEvent: (e) => {
-            if (o.json) return;
-            if (e.type === 'registered') process.stderr.write(`  registered${e.role ? ` (role ${e.role})` : ''}\n`);
-            if (e.type === 'pushed') process.stderr.write(`  pushed ${e.changes} pending local change${e.changes === 1 ? '' : 's'} to the master first\n`);
-            if (e.type === 'seed-table' && e.rows) process.stderr.write(color.dim(`  seeded ${e.table}: ${e.rows} rows\n`));
-            if (e.type === 'seeded') process.stderr.write(`  seeded ${e.rows} rows in ${e.ms} ms${Object.keys(e.removed).length ? `; removed local rows not on the master: ${JSON.stringify(e.removed)}` : ''}\n`);
-          },
+          onEvent: o.json ? undefined : joinProgress,
         });
         if (o.json) printJson(r);
         else
@@ -83,6 +77,17 @@ Examples:
       });
     }),
   );
+}
+
+/** Progress of a join on stderr (also used by `up --master`). */
+export function joinProgress(e: JoinEvent): void {
+  if (e.type === 'registered') process.stderr.write(`  registered${e.role ? ` (role ${e.role})` : ''}\n`);
+  if (e.type === 'pushed') process.stderr.write(`  pushed ${e.changes} pending local change${e.changes === 1 ? '' : 's'} to the master first\n`);
+  if (e.type === 'seed-table' && e.rows) process.stderr.write(color.dim(`  seeded ${e.table}: ${e.rows} rows\n`));
+  if (e.type === 'seeded') {
+    const removed = Object.keys(e.removed).length ? `; removed local rows not on the master: ${JSON.stringify(e.removed)}` : '';
+    process.stderr.write(`  seeded ${e.rows} rows in ${e.ms} ms${removed}\n`);
+  }
 }
 
 function summary(r: ExchangeResult): string {

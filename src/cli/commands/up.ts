@@ -24,7 +24,9 @@ import type { Db } from '../../db/types.js';
 import { SyncDaemon } from '../../sync/daemon.js';
 import { assertJoined } from '../../sync/once.js';
 import { readSyncSettings, redactMasterUrl } from '../../sync/settings.js';
-import { parseInterval } from './sync.js';
+import { joinProgress, parseInterval } from './sync.js';
+import { joinMaster, NODE_KEY_PATTERN } from '../../sync/join.js';
+import type { Logger } from 'pino';
 import { migrationProgress, upgradeProgress, upgradeSummary } from '../progress.js';
 
 export function upCommand(): Command {
@@ -44,7 +46,9 @@ export function upCommand(): Command {
     .addOption(new Option('--no-api', 'do not start the HTTP API'))
     .addOption(new Option('--no-sites', 'do not build or serve the RobbieBlocks node sites'))
     .addOption(new Option('--site-port <n>', 'first port of the node sites, one per (node, app) (0 = any free ports; default 8801 or $ROBBIEVERSE_SITE_PORT)').argParser(portArg))
-    .addOption(new Option('--node <key...>', 'node keys this process acts as (default: every node with a branding row)'))
+    .addOption(new Option('--node <key...>', 'node keys this process acts as (default: every node with a branding row); with --master, the one node this process is'))
+    .addOption(new Option('--master <url>', 'run as node --node KEY of the master at URL: join it on the first run (a snapshot), then sync, build and serve that node\'s apps only'))
+    .addOption(new Option('--org <id-or-name...>', 'with --master, on the first run: the organizations this node receives (default: all)'))
     .addOption(new Option('--deploy-root <dir>', 'where node sites are built (default: $ROBBIEVERSE_DEPLOY_ROOT, else <home>/sites)'))
     .addOption(new Option('--no-sync', 'do not run the sync daemon even though this node has joined a master'))
     .addOption(new Option('--pull-interval <duration>', 'sync: how often to pull from the master (default 5m)'))
@@ -59,6 +63,15 @@ Examples:
   $ robbieverse up --api-port 0 --admin-email me@example.com   # API on any free port
   $ robbieverse up --no-api                             # database only
 
+One master and a process per node (each node its own home, database and apps):
+  $ robbieverse up --home ./master
+  $ robbieverse up --home ./vengeance --node vengeance-local --master "$MASTER_URL" \
+      --port 54330 --api-port 8790 --site-port 8811
+  $ robbieverse up --home ./aurora --node aurora-town-local --master "$MASTER_URL" --org Aurora \
+      --port 54331 --api-port 8791 --site-port 8821
+  (MASTER_URL: a PostgreSQL URL whose role may create roles, or the master's socket:
+   postgres://postgres:$(cut -s -d: -f5 master/pgpass)@127.0.0.1:54329/postgres)
+
 Meanwhile, in another terminal:
   $ robbieverse db query "SELECT * FROM robbieverse_meta.schema_migrations"
   $ PGPASSFILE=.robbieverse/pgpass psql "host=127.0.0.1 port=54329 user=postgres dbname=postgres"
@@ -67,8 +80,9 @@ Meanwhile, in another terminal:
   dbOptions(cmd, { migrations: true });
   legacyUpgradeOptions(cmd);
   return cmd.action(
-    action(async (o: DbCommandOptions & LegacyUpgradeFlags & { port?: number; socket: boolean; apiHost?: string; apiPort?: number; api: boolean; adminEmail?: string; sites: boolean; sitePort?: number; node?: string[]; deployRoot?: string; sync: boolean; pullInterval?: string }) => {
+    action(async (o: DbCommandOptions & LegacyUpgradeFlags & { port?: number; socket: boolean; apiHost?: string; apiPort?: number; api: boolean; adminEmail?: string; sites: boolean; sitePort?: number; node?: string[]; deployRoot?: string; sync: boolean; pullInterval?: string; master?: string; org?: string[] }) => {
       const t0 = Date.now();
+      const asNode = nodeOfMaster(o);
       const cfg = await configFrom(o, { socketPort: o.port, apiHost: o.apiHost, apiPort: o.apiPort });
       const logger = await makeLogger(cfg);
       const files = migrationsFrom(o);
@@ -99,6 +113,8 @@ Meanwhile, in another terminal:
           if (!outcome.report.ok) throw new RobbieverseError('E_MIGRATION_FAILED', 'the legacy upgrade did not verify; the database was left as it is', { hint: 'see the report above; restore the backup with robbieverse db restore' });
         }
         const result = outcome.kind === 'upgraded' ? outcome.then : outcome.result;
+        // `--master`: this process is one node of that master; it joins on the first run.
+        if (asNode) await joinOnFirstRun(opened.db, cfg.home, asNode, logger);
         if (opened.db.capabilities.socket && o.socket) {
           socket = await serveSocket(opened.db, cfg.socketHost, cfg.socketPort, {
             password: opened.socketPassword!,
@@ -115,6 +131,8 @@ Meanwhile, in another terminal:
         let admin: FirstAdmin = { created: false };
         // On a node that joined a master, accounts come from the master (its identity tables are read-only here).
         const joined = builtIn ? readSyncSettings(cfg.home) : undefined;
+        // A joined node builds and serves its own apps only.
+        const nodeKeys = joined ? [joined.nodeKey] : o.node;
         if (builtIn && !joined) admin = await ensureFirstAdmin(opened.db, { email: o.adminEmail ?? (process.env.ROBBIEVERSE_ADMIN_EMAIL || undefined) });
         if (builtIn && o.api) api = await listenApi({ db: opened.db, host: cfg.apiHost, port: cfg.apiPort, logger, corsOrigins: cfg.corsOrigins, blocks: o.sites ? { deployRoot: deployRootFrom({ deployRoot: o.deployRoot }, cfg) } : undefined });
         if (api) unpublish = publishApiAddress(cfg, api.origin);
@@ -122,8 +140,9 @@ Meanwhile, in another terminal:
           const deployRoot = deployRootFrom({ deployRoot: o.deployRoot }, cfg);
           // A fresh install gets the component library and a small demo site per app, once:
           // pages a user deleted are not brought back on the next start.
+          // (Not on a joined node: its content comes from the master and is read-only here.)
           const { rows } = await opened.db.query<{ n: number }>('SELECT count(*)::int AS n FROM robbieblocks_pages');
-          if (rows[0]!.n === 0) {
+          if (rows[0]!.n === 0 && !joined) {
             await registerComponentLibrary(opened.db, { publish: true });
             const demo = await seedDemoContent(opened.db);
             err(color.dim(`  first start: component library registered, demo pages ${demo.pagesCreated.join(', ')}\n`));
@@ -131,9 +150,12 @@ Meanwhile, in another terminal:
           fs.mkdirSync(deployRoot, { recursive: true });
           // Sites first, so they answer at once; the builder fills them in the background.
           const sitePort = o.sitePort ?? cfg.sitePort;
-          sites = await startNodeSites({ db: opened.db, deployRoot, nodeKeys: o.node, host: cfg.apiHost, basePort: sitePort, logger, corsOrigins: cfg.corsOrigins });
+          sites = await startNodeSites({ db: opened.db, deployRoot, nodeKeys, host: cfg.apiHost, basePort: sitePort, logger, corsOrigins: cfg.corsOrigins });
           worker = await startBlocksWorker({
-            db: opened.db, deployRoot, nodeKeys: o.node, logger,
+            db: opened.db, deployRoot, nodeKeys, logger, syncComponents: !joined,
+            // Synced content arrives in whole batches (one apply transaction per pull), so a joined
+            // node needs no long quiet period to coalesce a burst of edits.
+            quietMs: joined ? 200 : undefined,
             onDeploy: (d) => err(`  ${d.status === 'failed' ? color.red('✗') : color.green('✓')} ${d.nodeKey}/${d.app}: ${d.status} in ${ms(d.ms)}${d.error ? ` — ${d.error}` : ''}\n`),
           });
           if (socket) socketActivity = wakeOnChanges(opened.db, worker);
@@ -244,4 +266,69 @@ function wakeOnChanges(db: Db, worker: BlocksWorker): () => void {
         .catch(() => {});
     }, 200);
   };
+}
+
+interface NodeOfMaster {
+  masterUrl: string;
+  nodeKey: string;
+  orgs?: string[];
+}
+
+/** `--master URL --node KEY [--org …]`, checked before anything is opened. */
+function nodeOfMaster(o: { master?: string; node?: string[]; org?: string[]; sync: boolean }): NodeOfMaster | undefined {
+  if (!o.master) {
+    if (o.org?.length) throw new RobbieverseError('E_USAGE', '--org needs --master', { hint: 'e.g. robbieverse up --master "$MASTER_URL" --node aurora-town-local --org Aurora' });
+    return undefined;
+  }
+  if (o.node?.length !== 1) {
+    throw new RobbieverseError('E_USAGE', `--master needs exactly one --node (got ${o.node?.length ?? 0})`, {
+      hint: 'e.g. robbieverse up --master "$MASTER_URL" --node vengeance-local',
+    });
+  }
+  if (!o.sync) throw new RobbieverseError('E_USAGE', '--master and --no-sync contradict each other', { hint: 'a node of a master syncs with it; drop one of them' });
+  if (!NODE_KEY_PATTERN.test(o.node[0]!)) {
+    throw new RobbieverseError('E_USAGE', `"${o.node[0]}" is not a node key`, { hint: 'lower-case letters, digits, ".", "_", "-", starting with a letter or digit (e.g. vengeance-local)' });
+  }
+  try {
+    const u = new URL(o.master);
+    if (!/^postgres(ql)?:$/.test(u.protocol)) throw new Error('not postgres');
+  } catch {
+    throw new RobbieverseError('E_USAGE', `--master must be a PostgreSQL URL, got "${redactMasterUrl(o.master)}"`, { hint: 'e.g. postgres://admin:secret@hub.example:5432/robbieverse' });
+  }
+  return { masterUrl: o.master, nodeKey: o.node[0]!, orgs: o.org };
+}
+
+/**
+ * Joins the master on the first run (registration and a snapshot of the master's data). Later
+ * runs find the home's sync.json: the same node key goes on syncing; another key or another
+ * master is refused, since one home is one node of one network.
+ */
+async function joinOnFirstRun(db: Db, home: string, n: NodeOfMaster, logger: Logger): Promise<void> {
+  const err = (s: string) => process.stderr.write(s);
+  const have = readSyncSettings(home);
+  if (have) {
+    if (have.nodeKey !== n.nodeKey) {
+      throw new RobbieverseError('E_USAGE', `this home is node ${have.nodeKey}, not ${n.nodeKey}`, { hint: `use --node ${have.nodeKey}, or another --home for ${n.nodeKey}` });
+    }
+    if (sameServer(have.masterUrl) !== sameServer(n.masterUrl)) {
+      throw new RobbieverseError('E_USAGE', `this home joined ${redactMasterUrl(have.masterUrl)}, not ${redactMasterUrl(n.masterUrl)}`, {
+        hint: 'a home is a node of one master: use another --home for another master',
+      });
+    }
+    return;
+  }
+  err(`joining ${color.bold(n.nodeKey)} to ${redactMasterUrl(n.masterUrl)} (first run)\n`);
+  const t0 = Date.now();
+  const r = await joinMaster(db, { masterUrl: n.masterUrl, nodeKey: n.nodeKey, orgs: n.orgs, home, logger, onEvent: joinProgress });
+  err(`${color.green('✓')} joined as ${r.nodeKey} (hub ${r.hubNodeKey})${r.orgScope ? `, organizations: ${r.orgScope.join(', ')}` : ', all organizations'} in ${ms(Date.now() - t0)}\n`);
+}
+
+/** Host, port and database of a URL: credentials differ between the URL given and the node's own. */
+function sameServer(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return url;
+  }
 }
