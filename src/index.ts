@@ -18,6 +18,7 @@ export {
   startBlocksWorker,
   releaseSite,
   registerComponentLibrary,
+  componentLibrarySql,
   seedDemoContent,
   requestDeploy,
   rollbackRelease,

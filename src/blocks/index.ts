@@ -1,7 +1,7 @@
 // RobbieBlocks builder: queue, snapshot, validate, hash, generate, Vite build, atomic deploy, serve.
 export { startBlocksWorker, type BlocksWorker, type BlocksWorkerOptions } from './worker.js';
 export { releaseSite, type ReleaseSiteOptions } from './serve.js';
-export { registerComponentLibrary, loadComponentLibrary, type RegisterResult } from './library.js';
+export { registerComponentLibrary, loadComponentLibrary, componentLibrarySql, type RegisterResult } from './library.js';
 export { seedDemoContent, DEMO_PAGES, type DemoResult } from './demo.js';
 export { planDeploys, type PlanResult } from './plan.js';
 export { claimDeploy, newBuilderId, type DeployJob } from './claim.js';

@@ -24,7 +24,11 @@ export interface BlocksWorkerOptions {
   keepReleases?: number;
   retries?: number;
   retryBaseMs?: number;
-  /** Register the bundled component library (idempotent) before the first build. Default true. */
+  /**
+   * Register the bundled component library (idempotent; `db migrate` did it already unless the code
+   * changed since) before the first build. Default true. On a sync node it writes nothing: the
+   * library comes from the master.
+   */
   syncComponents?: boolean;
   /** At start, queue builds of enabled apps with no live release or one built by another toolchain. Default true. */
   rebuildOutdated?: boolean;

@@ -26,6 +26,10 @@ export function migrationProgress(write: (s: string) => void = (s) => process.st
       case 'migration-done':
         write(`${color.green('done')} ${color.dim(ms(e.ms))}\n`);
         break;
+      case 'library':
+        if (e.skipped) write(color.dim(`component library: not written here (a sync node receives it from the master)\n`));
+        else if (e.inserted || e.updated) write(`component library: ${e.inserted} added, ${e.updated} updated, ${e.unchanged} unchanged\n`);
+        break;
     }
   };
 }

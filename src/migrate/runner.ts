@@ -6,6 +6,9 @@ import { META_DDL, readHistory, recordCapabilities } from './history.js';
 import { driftError, planMigrations } from './plan.js';
 import { lineAt, splitStatements } from './split.js';
 import { detectDatabaseState } from './legacy/detect.js';
+import {
+  hasLibraryFunction, loadComponentLibrary, registerLibrary, type LibraryComponent, type RegisterResult,
+} from '../blocks/library.js';
 
 /** Two-key advisory lock that serialises migrators on one server ('RBVS', 1). */
 export const MIGRATION_LOCK: [number, number] = [0x52425653, 1];
@@ -17,7 +20,8 @@ export type MigrateEvent =
   | { type: 'plan'; pending: number; applied: number }
   | { type: 'migration-start'; name: string; index: number; total: number }
   | { type: 'migration-done'; name: string; index: number; total: number; ms: number }
-  | { type: 'migration-retry'; name: string; attempt: number; reason: string };
+  | { type: 'migration-retry'; name: string; attempt: number; reason: string }
+  | { type: 'library'; inserted: number; updated: number; unchanged: number; skipped: number };
 
 export interface MigrateOptions {
   files: MigrationFile[];
@@ -30,12 +34,20 @@ export interface MigrateOptions {
    */
   statementLockTimeoutMs?: number;
   lockRetries?: number;
+  /**
+   * Reference data registered after the migrations, in a transaction of its own: the component
+   * library (default: the bundled one, blocks/); `false` skips it. Only on a schema that has
+   * robbieblocks_register_components (migration 036); a sync node writes nothing (see docs/blocks.md).
+   */
+  library?: LibraryComponent[] | false;
   onEvent?: (e: MigrateEvent) => void;
 }
 
 export interface MigrateResult {
   applied: { name: string; ms: number }[];
   alreadyApplied: number;
+  /** What registering the component library did; null when it was not registered (no 036, or `library: false`). */
+  library: RegisterResult | null;
   capabilities: Capabilities;
   ms: number;
 }
@@ -136,8 +148,36 @@ async function refuseForeignDatabase(s: Queryable): Promise<void> {
 }
 
 /**
+ * The component library is reference data that changes with the code, not with the schema: it is
+ * not a migration (those are immutable) but one idempotent upsert run after every migration run,
+ * which writes only what differs (an unchanged library writes nothing).
+ */
+async function applyLibrary(s: Queryable, opts: MigrateOptions, serialise: boolean, lockTimeoutMs: number): Promise<RegisterResult | null> {
+  if (!(await hasLibraryFunction(s))) return null;
+  const lib = opts.library || loadComponentLibrary();
+  await s.exec('BEGIN');
+  try {
+    if (serialise) await s.exec(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(opts.statementLockTimeoutMs ?? lockTimeoutMs))}`);
+    const r = await registerLibrary(s, lib);
+    await s.exec('COMMIT');
+    return r;
+  } catch (err) {
+    await s.exec('ROLLBACK').catch(() => {});
+    const se = asServerError(err);
+    const message = se?.message ?? (err as Error)?.message ?? String(err);
+    const code = se?.code ? ` (SQLSTATE ${se.code})` : '';
+    throw new RobbieverseError('E_MIGRATION_FAILED', `registering the component library failed: ${message}${code}`, {
+      hint: 'the migrations are applied; only the component library (blocks/) was not written. '
+        + 'Fix the cause and run `robbieverse db migrate` again',
+      cause: err,
+    });
+  }
+}
+
+/**
  * Applies pending migrations, each in its own transaction, in order, exactly once.
- * Refuses (and changes nothing) when the history and the files disagree.
+ * Refuses (and changes nothing) when the history and the files disagree. Then registers the
+ * component library (see applyLibrary).
  */
 export async function migrate(db: Db, opts: MigrateOptions): Promise<MigrateResult> {
   const t0 = Date.now();
@@ -202,7 +242,12 @@ export async function migrate(db: Db, opts: MigrateOptions): Promise<MigrateResu
           }
         }
       }
-      return { applied, alreadyApplied: plan.applied.length, capabilities, ms: Date.now() - t0 };
+      const library = opts.library === false ? null : await applyLibrary(s, opts, serialise, lockTimeoutMs);
+      if (library) {
+        const n = (k: keyof RegisterResult) => library[k].length;
+        emit?.({ type: 'library', inserted: n('inserted'), updated: n('updated'), unchanged: n('unchanged'), skipped: n('skipped') });
+      }
+      return { applied, alreadyApplied: plan.applied.length, library, capabilities, ms: Date.now() - t0 };
     } finally {
       if (serialise) await s.query('SELECT pg_advisory_unlock($1, $2)', MIGRATION_LOCK).catch(() => {});
     }

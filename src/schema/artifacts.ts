@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { componentLibrarySql, LIBRARY_SQL_FILE, libraryStatementSql, loadComponentLibrary } from '../blocks/library.js';
+import { libraryDir } from '../blocks/paths.js';
 import { PgliteDb } from '../db/pglite.js';
 import { renderBundle } from '../migrate/bundle.js';
 import type { MigrationFile } from '../migrate/files.js';
@@ -10,22 +12,32 @@ import { schemaSnapshot } from './snapshot.js';
 /** The generated files checked into the repository, relative to its root. */
 export const ARTIFACTS = {
   bundle: 'database/init-unified-schema.sql',
+  library: LIBRARY_SQL_FILE,
   snapshot: 'database/schema-snapshot.txt',
   docs: 'docs/schema.md',
 } as const;
 
 export type ArtifactName = keyof typeof ARTIFACTS;
 
+/** The component library a repository root holds (`<root>/blocks`), else the one of this package. */
+export function libraryDirFor(root?: string): string {
+  const dir = root ? path.join(root, 'blocks') : '';
+  return dir && fs.existsSync(path.join(dir, 'components.json')) ? dir : libraryDir();
+}
+
 /**
  * Builds the generated files from a fresh embedded database (PGlite + pgvector) migrated with
- * `files`: the psql bundle, the normalised snapshot and the schema reference.
+ * `files`: the psql bundle (ending with the component library of `blocksDir`), the library's SQL,
+ * the normalised snapshot and the schema reference.
  */
-export async function generateArtifacts(files: MigrationFile[]): Promise<Record<ArtifactName, string>> {
+export async function generateArtifacts(files: MigrationFile[], opts: { blocksDir?: string } = {}): Promise<Record<ArtifactName, string>> {
+  const lib = loadComponentLibrary(opts.blocksDir ?? libraryDir());
   const db = await PgliteDb.open();
   try {
-    await migrate(db, { files });
+    await migrate(db, { files, library: lib });
     return {
-      bundle: renderBundle(files, { generator: '`robbieverse db sql`' }),
+      bundle: renderBundle(files, { generator: '`robbieverse db sql`', library: libraryStatementSql(lib) }),
+      library: componentLibrarySql(lib),
       snapshot: await schemaSnapshot(db),
       docs: await schemaDocs(db, files),
     };

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { libraryDir } from '../../src/blocks/paths.js';
 import { releaseSite } from '../../src/blocks/serve.js';
 import type { Db } from '../../src/db/types.js';
 import { embeddedMigrations } from '../../src/migrate/embedded.js';
@@ -125,3 +126,11 @@ INSERT INTO robbieblocks_page_blocks (page_id, component_id, block_order, zone, 
 SELECT (SELECT id FROM robbieblocks_pages WHERE page_key = 'robbie-play-home'),
        (SELECT id FROM robbieblocks_components WHERE component_key = 'robbie-bar'),
        1, 'sidebar', '{"mood": "playful"}'::jsonb;`;
+
+/** A copy of the bundled component library (components.json and components/) to edit. */
+export function copyLibrary(): string {
+  const dir = tmpDir('rv-blocks-lib-');
+  fs.copyFileSync(path.join(libraryDir(), 'components.json'), path.join(dir, 'components.json'));
+  fs.cpSync(path.join(libraryDir(), 'components'), path.join(dir, 'components'), { recursive: true });
+  return dir;
+}

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, createTarget, onPostgres, tmpDir, type TestTarget } from '../helpers/db.js';
 import { json, runCli } from '../helpers/cli.js';
+import { SEED_EXAMPLE } from '../blocks/helpers.js';
 
 /** pg_dump --schema-only without the lines that differ between two equal databases. */
 function normalisedSchema(url: string): string {
@@ -64,11 +65,29 @@ describe.skipIf(!onPostgres)('`db sql`: one file for psql, safe to run twice', (
     const t = await createTarget();
     targets.push(t);
     const file = path.join(import.meta.dirname, '..', '..', 'database', 'init-unified-schema.sql');
+    const components = () =>
+      spawnSync('psql', [t.url!, '-XAtc', `SELECT component_key, id = reference_uuid('robbieblocks_components', component_key), updated_at
+                                             FROM robbieblocks_components ORDER BY 1`], { encoding: 'utf8' }).stdout;
+    let first = '';
     for (const run of [1, 2]) {
       const r = psqlFile(t.url!, file);
       expect(r.status, `run ${run}: ${r.stderr}`).toBe(0);
       expect(r.stderr).toBe('');
+      // the component library closes the bundle: registered on the first run, untouched on the second
+      if (run === 1) {
+        expect(r.stdout).toMatch(/component library: 9 added, 0 updated, 0 unchanged/);
+        first = components();
+        expect(first.trim().split('\n')).toHaveLength(9);
+        expect(first).not.toMatch(/\|f\|/);
+      } else {
+        expect(r.stdout).not.toMatch(/component library/);
+        expect(components()).toBe(first);
+      }
     }
+    // the seed README's example, verbatim
+    const seed = spawnSync('psql', [t.url!, '-X', '-v', 'ON_ERROR_STOP=1'], { input: SEED_EXAMPLE, encoding: 'utf8' });
+    expect(seed.status, seed.stderr).toBe(0);
+    expect(seed.stdout).toMatch(/INSERT 0 1\s+INSERT 0 1/);
     const count = spawnSync('psql', [t.url!, '-XAtc', `SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'`], { encoding: 'utf8' });
     expect(Number(count.stdout.trim())).toBeGreaterThanOrEqual(85);
     const verify = await runCli(['db', 'verify', ...t.args, '--json']);

@@ -315,7 +315,15 @@ function componentsCommand(): Command {
       return withCommandDatabase(o, { command: 'robbieverse blocks components sync' }, async (opened) => {
         const r = await registerComponentLibrary(opened.db);
         if (o.json) printJson(r);
-        else process.stdout.write(`components: ${r.inserted.length} added, ${r.updated.length} updated, ${r.unchanged.length} unchanged${r.inserted.length + r.updated.length ? `\n  ${[...r.inserted, ...r.updated].join(', ')}` : ''}\n`);
+        else if (r.skipped.length) {
+          process.stdout.write(`components: none written: this database is a sync node, it receives the library from the master\n`);
+        } else {
+          const changed = [...r.inserted, ...r.updated];
+          process.stdout.write(
+            `components: ${r.inserted.length} added, ${r.updated.length} updated, ${r.unchanged.length} unchanged` +
+              `${changed.length ? `\n  ${changed.join(', ')}` : ''}\n`,
+          );
+        }
         return EXIT.ok;
       });
     }),

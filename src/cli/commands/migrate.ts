@@ -49,7 +49,9 @@ Exit codes: 0 applied or up to date · 1 a migration failed (rolled back) · 3 d
           return outcome.report.ok ? EXIT.ok : EXIT.drift;
         }
         const result = outcome.result;
-        if (o.json) printJson({ database: opened.db.location, applied: result.applied, alreadyApplied: result.alreadyApplied, capabilities: result.capabilities, ms: result.ms });
+        if (o.json) printJson({
+            database: opened.db.location, applied: result.applied, alreadyApplied: result.alreadyApplied, library: result.library,
+            capabilities: result.capabilities, ms: result.ms });
         else if (result.applied.length) process.stderr.write(`${color.green('✓')} applied ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} in ${ms(result.ms)}\n`);
       });
     }),

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { EXIT } from '../../errors.js';
 import { embeddedMigrations } from '../../migrate/embedded.js';
 import { loadMigrationsFromDir } from '../../migrate/files.js';
-import { ARTIFACTS, generateArtifacts, staleArtifacts, writeArtifacts } from '../../schema/artifacts.js';
+import { ARTIFACTS, generateArtifacts, libraryDirFor, staleArtifacts, writeArtifacts } from '../../schema/artifacts.js';
 import { action } from '../context.js';
 import { color } from '../output.js';
 
@@ -11,7 +11,8 @@ export function schemaCommand(): Command {
     .summary('regenerate the files derived from the schema')
     .description(
       `Migrates a fresh in-memory database and writes, from its catalog:\n` +
-        `  ${ARTIFACTS.bundle}   the psql bundle (same as \`db sql\`)\n` +
+        `  ${ARTIFACTS.bundle}   the psql bundle (same as \`db sql\`), ending with the component library\n` +
+        `  ${ARTIFACTS.library}   the component library (<root>/blocks) as idempotent SQL\n` +
         `  ${ARTIFACTS.snapshot}     the normalised schema snapshot reviewed with every change\n` +
         `  ${ARTIFACTS.docs}                 the schema reference, from the tables' own comments`,
     )
@@ -23,7 +24,7 @@ export function schemaCommand(): Command {
       action(async (o: { check?: boolean; root: string; migrations?: string }) => {
         const files = o.migrations ? loadMigrationsFromDir(o.migrations) : embeddedMigrations();
         process.stderr.write(`migrating a fresh in-memory database with ${files.length} migrations…\n`);
-        const generated = await generateArtifacts(files);
+        const generated = await generateArtifacts(files, { blocksDir: libraryDirFor(o.root) });
         const stale = staleArtifacts(o.root, generated);
         if (o.check) {
           if (stale.length) {

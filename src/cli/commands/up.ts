@@ -18,7 +18,8 @@ import { listenApi, type ListeningApi } from '../../api/listen.js';
 import { loginCurl } from '../admin.js';
 import { apiReadyLine, untilStopSignal } from './serve.js';
 import { deployRootFrom } from './blocks.js';
-import { registerComponentLibrary, seedDemoContent, startBlocksWorker, type BlocksWorker } from '../../blocks/index.js';
+import { seedDemoContent, startBlocksWorker, type BlocksWorker } from '../../blocks/index.js';
+import { syncRole } from '../../sync/role.js';
 import { startNodeSites, type NodeSites } from '../../sites/node-sites.js';
 import type { Db } from '../../db/types.js';
 import { SyncDaemon } from '../../sync/daemon.js';
@@ -138,14 +139,13 @@ Meanwhile, in another terminal:
         if (api) unpublish = publishApiAddress(cfg, api.origin);
         if (builtIn && o.sites) {
           const deployRoot = deployRootFrom({ deployRoot: o.deployRoot }, cfg);
-          // A fresh install gets the component library and a small demo site per app, once:
-          // pages a user deleted are not brought back on the next start.
-          // (Not on a joined node: its content comes from the master and is read-only here.)
+          // A fresh install gets a small demo site per app, once: pages a user deleted are not
+          // brought back on the next start. (The component library was registered by the
+          // migration run.) A sync node writes no content: pages and components come from the master.
           const { rows } = await opened.db.query<{ n: number }>('SELECT count(*)::int AS n FROM robbieblocks_pages');
-          if (rows[0]!.n === 0 && !joined) {
-            await registerComponentLibrary(opened.db, { publish: true });
+          if (rows[0]!.n === 0 && (await syncRole(opened.db)) !== 'node') {
             const demo = await seedDemoContent(opened.db);
-            err(color.dim(`  first start: component library registered, demo pages ${demo.pagesCreated.join(', ')}\n`));
+            err(color.dim(`  first start: demo pages ${demo.pagesCreated.join(', ')}\n`));
           }
           fs.mkdirSync(deployRoot, { recursive: true });
           // Sites first, so they answer at once; the builder fills them in the background.
