@@ -36,7 +36,7 @@ DECLARE bad text;
 BEGIN
   SELECT string_agg(m.name, ', ' ORDER BY m.version) INTO bad
     FROM robbieverse_meta.schema_migrations m
-   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', 'b4d4a3decac0e01de4352b90e6b888eb1a8cb59256ab2b924f15275a48b03ae7'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'), (33, '033-sync-retention', '8fc98c0ffe12bf959b6a38928961969cc26fe70b1849a4d60a143976486b143d'), (34, '034-sync-set-apply', '102aa3f1e9a0247072e8ab15b91bac70b9224a9c8041d8f95b18a9a56406574f'), (36, '036-component-library', 'b0608bb7e86a8f9ddd9facbfd84344a5435e546c9e518ad3c2b469d44e9c16f4'), (37, '037-sync-hint', 'c0b050f36c62424a6effe6bbf2b7bc63a2dbe0e0e8c97cf12ba6652cd0d21776'), (38, '038-blocks-over-sync', '72f2d546ac0a4bbb3bb100554578c5ae8911c0aad9e3be64cff248a8a2ff0011'));
+   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', 'b4d4a3decac0e01de4352b90e6b888eb1a8cb59256ab2b924f15275a48b03ae7'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'), (33, '033-sync-retention', '8fc98c0ffe12bf959b6a38928961969cc26fe70b1849a4d60a143976486b143d'), (34, '034-sync-set-apply', '102aa3f1e9a0247072e8ab15b91bac70b9224a9c8041d8f95b18a9a56406574f'), (37, '037-sync-hint', 'c0b050f36c62424a6effe6bbf2b7bc63a2dbe0e0e8c97cf12ba6652cd0d21776'), (38, '038-component-library', '8d8846b22cf9bbd7200b4e006e39f8c45beac26e3e82f62739ca16f54124a67e'), (39, '039-blocks-over-sync', '3aad6b46fabc0e3b0efe4902be3a39d2c906a113674934fe0925cf7abd519b28'));
   IF bad IS NOT NULL THEN
     RAISE EXCEPTION 'robbieverse: applied migrations differ from this bundle: %', bad
       USING HINT = 'run robbieverse db status against this database; nothing was changed';
@@ -9065,15 +9065,58 @@ COMMIT;
 \endif
 
 -- ======================================================================
--- 036-component-library.sql
-SELECT NOT EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version = 36) AS rv_pending
+-- 037-sync-hint.sql
+SELECT NOT EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version = 37) AS rv_pending
 \gset
 \if :rv_pending
-\echo 'applying 036-component-library'
+\echo 'applying 037-sync-hint'
 BEGIN;
-DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version > 36) THEN
-  RAISE EXCEPTION 'robbieverse: 036-component-library is missing but later migrations are applied'; END IF; END $rv$;
--- L36 — the RobbieBlocks component library is reference data of the schema (BLOCKS.md §3).
+DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version > 37) THEN
+  RAISE EXCEPTION 'robbieverse: 037-sync-hint is missing but later migrations are applied'; END IF; END $rv$;
+-- L37 — the hub tells connected nodes that it has changes for them (issue: master changes reach
+-- nodes in about a second, not only at the scheduled pull).
+-- * Every statement that adds rows to the hub's change log (capture of a local write, or the relay
+--   of a node's push) sends NOTIFY sync_changes with the writing transaction's id as payload. It
+--   is delivered when that transaction commits, to every session that LISTENs on the hub: the
+--   node daemons, over the connection each opened itself.
+-- * The payload lets a node tell whether its pull has reached that transaction: pulls read only
+--   transactions older than the oldest one still running on the hub (sync.read_horizon), so a hint
+--   can arrive before its changes are readable; the node pulls again shortly until its cursor
+--   passes the hinted transaction.
+-- * On a node the trigger does nothing (nodes hint their own daemon with sync_push, from capture).
+
+CREATE FUNCTION sync.hint_changes() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM sync.local WHERE role = 'hub') THEN
+    PERFORM pg_notify('sync_changes', pg_current_xact_id()::text);
+  END IF;
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION sync.hint_changes() IS
+  'Hub: NOTIFY sync_changes (payload: the writing transaction id) after rows are added to the change log; nothing on a node';
+
+CREATE TRIGGER change_log_hint AFTER INSERT ON sync.change_log
+  FOR EACH STATEMENT EXECUTE FUNCTION sync.hint_changes();
+
+REVOKE EXECUTE ON FUNCTION sync.hint_changes() FROM PUBLIC;
+
+;
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (37, '037-sync-hint', 'c0b050f36c62424a6effe6bbf2b7bc63a2dbe0e0e8c97cf12ba6652cd0d21776');
+COMMIT;
+\endif
+
+-- ======================================================================
+-- 038-component-library.sql
+SELECT NOT EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version = 38) AS rv_pending
+\gset
+\if :rv_pending
+\echo 'applying 038-component-library'
+BEGIN;
+DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version > 38) THEN
+  RAISE EXCEPTION 'robbieverse: 038-component-library is missing but later migrations are applied'; END IF; END $rv$;
+-- L38 — the RobbieBlocks component library is reference data of the schema (BLOCKS.md §3).
 -- * robbieblocks_register_components(components, publish) writes the bundled components (blocks/)
 --   into robbieblocks_components. Its argument is generated from blocks/ (database/component-library.sql,
 --   appended to the psql bundle; the runner and registerComponentLibrary() pass the same
@@ -9143,63 +9186,20 @@ COMMENT ON FUNCTION robbieblocks_register_components(jsonb, boolean) IS
   'skipped (writes nothing) on a sync node. Returns (component_key, outcome: inserted | updated | unchanged | skipped)';
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (36, '036-component-library', 'b0608bb7e86a8f9ddd9facbfd84344a5435e546c9e518ad3c2b469d44e9c16f4');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (38, '038-component-library', '8d8846b22cf9bbd7200b4e006e39f8c45beac26e3e82f62739ca16f54124a67e');
 COMMIT;
 \endif
 
 -- ======================================================================
--- 037-sync-hint.sql
-SELECT NOT EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version = 37) AS rv_pending
+-- 039-blocks-over-sync.sql
+SELECT NOT EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version = 39) AS rv_pending
 \gset
 \if :rv_pending
-\echo 'applying 037-sync-hint'
+\echo 'applying 039-blocks-over-sync'
 BEGIN;
-DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version > 37) THEN
-  RAISE EXCEPTION 'robbieverse: 037-sync-hint is missing but later migrations are applied'; END IF; END $rv$;
--- L37 — the hub tells connected nodes that it has changes for them (issue: master changes reach
--- nodes in about a second, not only at the scheduled pull).
--- * Every statement that adds rows to the hub's change log (capture of a local write, or the relay
---   of a node's push) sends NOTIFY sync_changes with the writing transaction's id as payload. It
---   is delivered when that transaction commits, to every session that LISTENs on the hub: the
---   node daemons, over the connection each opened itself.
--- * The payload lets a node tell whether its pull has reached that transaction: pulls read only
---   transactions older than the oldest one still running on the hub (sync.read_horizon), so a hint
---   can arrive before its changes are readable; the node pulls again shortly until its cursor
---   passes the hinted transaction.
--- * On a node the trigger does nothing (nodes hint their own daemon with sync_push, from capture).
-
-CREATE FUNCTION sync.hint_changes() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-BEGIN
-  IF EXISTS (SELECT 1 FROM sync.local WHERE role = 'hub') THEN
-    PERFORM pg_notify('sync_changes', pg_current_xact_id()::text);
-  END IF;
-  RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION sync.hint_changes() IS
-  'Hub: NOTIFY sync_changes (payload: the writing transaction id) after rows are added to the change log; nothing on a node';
-
-CREATE TRIGGER change_log_hint AFTER INSERT ON sync.change_log
-  FOR EACH STATEMENT EXECUTE FUNCTION sync.hint_changes();
-
-REVOKE EXECUTE ON FUNCTION sync.hint_changes() FROM PUBLIC;
-
-;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (37, '037-sync-hint', 'c0b050f36c62424a6effe6bbf2b7bc63a2dbe0e0e8c97cf12ba6652cd0d21776');
-COMMIT;
-\endif
-
--- ======================================================================
--- 038-blocks-over-sync.sql
-SELECT NOT EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version = 38) AS rv_pending
-\gset
-\if :rv_pending
-\echo 'applying 038-blocks-over-sync'
-BEGIN;
-DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version > 38) THEN
-  RAISE EXCEPTION 'robbieverse: 038-blocks-over-sync is missing but later migrations are applied'; END IF; END $rv$;
--- L38 — RobbieBlocks across a sync network (issue: every node builds its own apps from the
+DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version > 39) THEN
+  RAISE EXCEPTION 'robbieverse: 039-blocks-over-sync is missing but later migrations are applied'; END IF; END $rv$;
+-- L39 — RobbieBlocks across a sync network (issue: every node builds its own apps from the
 -- master's content; the master sees every node's deploys).
 -- * robbieblocks_builds_here(node): whether this database's builder plans and builds for a node.
 --   On a joined node: only for itself. On a hub: for the nodes that have not joined it (a joined
@@ -9247,7 +9247,7 @@ CREATE TRIGGER robbieblocks_deploys_from_elsewhere BEFORE INSERT OR UPDATE ON ro
   EXECUTE FUNCTION public.robbieblocks_deploy_from_elsewhere();
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (38, '038-blocks-over-sync', '72f2d546ac0a4bbb3bb100554578c5ae8911c0aad9e3be64cff248a8a2ff0011');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (39, '039-blocks-over-sync', '3aad6b46fabc0e3b0efe4902be3a39d2c906a113674934fe0925cf7abd519b28');
 COMMIT;
 \endif
 

@@ -37,7 +37,7 @@ export interface MigrateOptions {
   /**
    * Reference data registered after the migrations, in a transaction of its own: the component
    * library (default: the bundled one, blocks/); `false` skips it. Only on a schema that has
-   * robbieblocks_register_components (migration 036); a sync node writes nothing (see docs/blocks.md).
+   * robbieblocks_register_components (migration 038); a sync node writes nothing (see docs/blocks.md).
    */
   library?: LibraryComponent[] | false;
   onEvent?: (e: MigrateEvent) => void;
@@ -46,7 +46,7 @@ export interface MigrateOptions {
 export interface MigrateResult {
   applied: { name: string; ms: number }[];
   alreadyApplied: number;
-  /** What registering the component library did; null when it was not registered (no 036, or `library: false`). */
+  /** What registering the component library did; null when it was not registered (no 038, or `library: false`). */
   library: RegisterResult | null;
   capabilities: Capabilities;
   ms: number;

@@ -1,4 +1,4 @@
--- L38 — RobbieBlocks across a sync network (issue: every node builds its own apps from the
+-- L39 — RobbieBlocks across a sync network (issue: every node builds its own apps from the
 -- master's content; the master sees every node's deploys).
 -- * robbieblocks_builds_here(node): whether this database's builder plans and builds for a node.
 --   On a joined node: only for itself. On a hub: for the nodes that have not joined it (a joined

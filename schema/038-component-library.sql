@@ -1,4 +1,4 @@
--- L36 — the RobbieBlocks component library is reference data of the schema (BLOCKS.md §3).
+-- L38 — the RobbieBlocks component library is reference data of the schema (BLOCKS.md §3).
 -- * robbieblocks_register_components(components, publish) writes the bundled components (blocks/)
 --   into robbieblocks_components. Its argument is generated from blocks/ (database/component-library.sql,
 --   appended to the psql bundle; the runner and registerComponentLibrary() pass the same
