@@ -84,7 +84,13 @@ export async function login(
       [user.id, membership.org_id, access.hash, refresh.hash, opts.client?.ip ?? null, opts.client?.userAgent?.slice(0, 500) ?? null,
        life.accessTtlSec, life.refreshTtlSec, life.sessionTtlSec],
     );
-    await tx.query('UPDATE users SET last_login = now() WHERE id = $1', [user.id]);
+    // Not on a sync node, where users come from the master and are read-only (its sync_read_only
+    // trigger): signing in there must not fail, and last_login stays the master's.
+    await tx.query(
+      `UPDATE users SET last_login = now()
+        WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'public.users'::regclass AND tgname = 'sync_read_only')`,
+      [user.id],
+    );
     return {
       token: access.token,
       expires_at: s.rows[0]!.expires_at,
