@@ -26,7 +26,7 @@ Examples:
   $ robbieverse sync overview --url "$MASTER_ADMIN_URL" > /dev/null || echo "a node needs attention"
 
 Exit codes: 0 all well · 1 needs attention: a node's health is error or offline, or the last deploy of an
-enabled app failed · 3 the database is not migrated to this version`);
+enabled app failed (or the command itself failed) · 3 the database is not migrated to this version · 5 database unreachable`);
   dbOptions(cmd, { json: true });
   return cmd.action(
     action(async (o: DbCommandOptions) => {
