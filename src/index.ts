@@ -31,3 +31,4 @@ export {
   type BlocksEvent,
 } from './blocks/index.js';
 export { HybridClock, encodeHlc, decodeHlc, compareStamps, formatHlc, type Stamp } from './sync/hlc.js';
+export { syncOverview, type SyncOverview, type OverviewNode, type OverviewApp, type OverviewDeploy } from './sync/overview.js';

@@ -21,12 +21,16 @@ function cell(v: unknown): string {
   return String(v);
 }
 
-/** A psql-like aligned table. */
+const ANSI = /\x1b\[[0-9;]*m/g;
+/** Width on screen: colour codes take none. */
+const visible = (s: string) => s.replace(ANSI, '').length;
+
+/** A psql-like aligned table; cells may be coloured. */
 export function renderTable(columns: string[], rows: Record<string, unknown>[]): string {
   if (columns.length === 0) return '';
   const cells = rows.map((r) => columns.map((c) => cell(r[c]).replace(/\n/g, '\\n')));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
-  const line = (vals: string[]) => vals.map((v, i) => ' ' + v.padEnd(widths[i]!) + ' ').join('|').trimEnd();
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => visible(row[i]!))));
+  const line = (vals: string[]) => vals.map((v, i) => ' ' + v + ' '.repeat(widths[i]! - visible(v)) + ' ').join('|').trimEnd();
   const header = columns.map((c, i) => ' ' + color.bold(c) + ' '.repeat(widths[i]! - c.length) + ' ').join('|').trimEnd();
   const out = [header, widths.map((w) => '-'.repeat(w + 2)).join('+')];
   for (const row of cells) out.push(line(row));

@@ -27,15 +27,36 @@ describe(`GET /api/sync/status (${engineName})`, () => {
     await expect(purgeSyncLog(h.db)).rejects.toMatchObject({ code: 'E_USAGE' });
   });
 
-  it('refuses organization owners and members who are not platform operators (403, the error shape), and anonymous callers (401)', async () => {
-    for (const token of [orgAdmin, member]) {
-      const r = await h.call('GET', '/api/sync/status', { token });
-      expect(r.status).toBe(403);
-      expect(r.body.error).toMatchObject({ code: 'operator_required' });
-      expect(r.body.error.message).toMatch(/operators add/);
-      expect(typeof r.body.error.request_id).toBe('string');
+  it('overview on a database that does not sync: every branded node, health null, sync standalone', async () => {
+    const r = await h.call('GET', '/api/sync/overview', { token: operator });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ role: null, node_key: null, attention: false });
+    // the seed brands four nodes; none has deployed
+    expect(r.body.nodes.map((n: { node_key: string }) => n.node_key)).toEqual(['aurora-town-local', 'collaboration-local', 'fluenti-local', 'vengeance-local']);
+    for (const n of r.body.nodes) {
+      expect(n).toMatchObject({ sync: 'standalone', health: null, lag_ms: null, inbound_backlog: null, attention: false });
+      for (const a of n.apps) expect(a).toMatchObject({ enabled: true, last_deploy: null, in_progress: null });
     }
-    expect((await h.call('GET', '/api/sync/status')).status).toBe(401);
+  });
+
+  it('refuses organization owners and members who are not platform operators (403, the error shape), and anonymous callers (401)', async () => {
+    for (const path of ['/api/sync/status', '/api/sync/overview']) {
+      for (const token of [orgAdmin, member]) {
+        const r = await h.call('GET', path, { token });
+        expect(r.status).toBe(403);
+        expect(r.body.error).toMatchObject({ code: 'operator_required' });
+        expect(r.body.error.message).toMatch(/operators add/);
+        expect(typeof r.body.error.request_id).toBe('string');
+      }
+      expect((await h.call('GET', path)).status).toBe(401);
+    }
+  });
+
+  it('app_sync_overview() itself refuses a session that is not an operator\'s', async () => {
+    await expect(h.db.transaction(async (tx) => {
+      await tx.exec('SET LOCAL ROLE robbie_app');
+      await tx.query('SELECT app_sync_overview()');
+    })).rejects.toThrow(/the sync overview is for platform operators/);
   });
 
   it('on the master: one row per registered node with the status fields', async () => {
@@ -62,5 +83,8 @@ describe(`GET /api/sync/status (${engineName})`, () => {
     const r = await h.call('GET', '/openapi.json');
     const op = r.body.paths['/api/sync/status'].get;
     expect(op.responses['200'].content['application/json'].schema.properties.nodes.items.properties.health.enum).toContain('never_synced');
+    const ov = r.body.paths['/api/sync/overview'].get.responses['200'].content['application/json'].schema;
+    expect(ov.properties.nodes.items.properties.apps.items.properties.last_deploy.properties.status.enum).toEqual(['success', 'failed', 'skipped']);
+    expect(ov.properties.nodes.items.properties.lag_ms.description).toMatch(/oldest change waiting/);
   });
 });

@@ -79,6 +79,21 @@ describe(`sync commands (${onPostgres ? 'postgres' : 'pglite'})`, () => {
     expect(r.stderr).toMatch(/sync join --master URL --node KEY/);
   });
 
+  it('sync overview before joining: every branded node as standalone, exit 0; --help teaches the exit codes', async () => {
+    const r = await node(['sync', 'overview']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^this database does not sync: every node with branding or deploys/);
+    expect(r.stdout).toMatch(/ vengeance-local\s+\| standalone \| —/);
+    const j = await node(['sync', 'overview', '--json']);
+    expect(j.code, j.stderr).toBe(0);
+    expect(json(j)).toMatchObject({ role: null, attention: false });
+    const help = await runCli(['sync', 'overview', '--help'], { env });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Lag: the larger of/);
+    expect(help.stdout).toMatch(/\$ robbieverse sync overview --url "\$MASTER_ADMIN_URL"/);
+    expect(help.stdout).toMatch(/1 needs attention: a node's health is error or offline, or the last deploy of an\s+enabled app failed/);
+  });
+
   it('joins, seeds from the master, keeps the credentials owner-only; joining again is idempotent', async () => {
     await hubClient.query(`INSERT INTO tasks (org_id, title) VALUES ($1, 'made on the master before the join')`, [ORG]);
     const r = await node(['sync', 'join', '--master', masterUrl, '--node', 'test-node-a', '--json']);
@@ -131,6 +146,19 @@ describe(`sync commands (${onPostgres ? 'postgres' : 'pglite'})`, () => {
     const onNode = await node(['sync', 'status', '--json']);
     expect(json(onNode)).toMatchObject({ role: 'node', nodeKey: 'test-node-a' });
     expect(json(onNode).nodes[0]).toMatchObject({ health: 'healthy', outbound_backlog: 0, schema_match: true });
+
+    // the overview: the master sees the joined node beside the branded ones it builds for; the node only itself
+    const ovHub = await runCli(['sync', 'overview', '--json', ...hubTarget.args], { env });
+    expect(ovHub.code, ovHub.stderr).toBe(0);
+    const oh = json(ovHub);
+    expect(oh).toMatchObject({ role: 'hub', attention: false });
+    expect(oh.nodes.find((n: { node_key: string }) => n.node_key === 'test-node-a')).toMatchObject({ sync: 'joined', health: 'healthy', inbound_backlog: 0, apps: [] });
+    expect(oh.nodes.find((n: { node_key: string }) => n.node_key === 'vengeance-local')).toMatchObject({ sync: 'not_joined', health: null });
+    const ovNode = await node(['sync', 'overview']);
+    expect(ovNode.code, ovNode.stderr).toBe(0);
+    expect(ovNode.stdout).toMatch(/^node test-node-a: this node only/);
+    expect(ovNode.stdout).toMatch(/ test-node-a \| healthy \| [^|]+\| 0\s+\| 0\s+\| 0\s+\| —/);
+    expect(ovNode.stdout).toMatch(/\(1 row\)/);
   });
 
   it('a schema mismatch moves nothing and exits 3; after aligning, the queued change arrives', async () => {

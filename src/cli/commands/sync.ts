@@ -11,10 +11,11 @@ import { redactMasterUrl, requireSyncSettings } from '../../sync/settings.js';
 import { listConflicts, syncStatus } from '../../sync/status.js';
 import { action, dbOptions, describeTarget, makeLogger, configFrom, withCommandDatabase, withDatabase, type DbCommandOptions } from '../context.js';
 import { color, printJson, renderTable } from '../output.js';
+import { overviewCmd } from './sync-overview.js';
 
 export function syncCommand(): Command {
   const sync = new Command('sync')
-    .summary('node sync: join a master, exchange changes, status, conflicts')
+    .summary('node sync: join a master, exchange changes, status, overview, conflicts')
     .description(
       'A master database and local nodes, each with its own database. Local writes reach the master right ' +
         'after they commit; master changes reach a node at every pull (default every 5 minutes). Conflicts ' +
@@ -27,11 +28,12 @@ Examples:
   $ robbieverse sync once            # push and pull now, then exit
   $ robbieverse sync run             # the daemon (robbieverse up runs it too once joined)
   $ robbieverse sync status
+  $ robbieverse sync overview --url "$MASTER_URL"   # every node: health, lag, backlog, last deploy per app
   $ robbieverse sync conflicts --table tasks --since 24h
   $ robbieverse sync purge --url "$MASTER_URL"   # drop log rows every node has (older than 30 days)
 
-Exit codes: 0 done · 2 usage · 3 schema mismatch (upgrade the master first, then the node) · 5 master unreachable`);
-  sync.addCommand(joinCmd()).addCommand(onceCmd()).addCommand(runCmd()).addCommand(statusCmd()).addCommand(conflictsCmd()).addCommand(purgeCmd());
+Exit codes: 0 done · 1 (overview) a node needs attention · 2 usage · 3 schema mismatch (upgrade the master first, then the node) · 5 master unreachable`);
+  sync.addCommand(joinCmd()).addCommand(onceCmd()).addCommand(runCmd()).addCommand(statusCmd()).addCommand(overviewCmd()).addCommand(conflictsCmd()).addCommand(purgeCmd());
   return sync;
 }
 
