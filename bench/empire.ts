@@ -126,7 +126,8 @@ async function empire(masterUrl: string, n: number): Promise<{ served: number[];
       }
     }
     const out = { served: [] as number[], sync: [] as number[], build: [] as number[], last: [] as number[] };
-    for (let i = 0; i < EDITS; i++) {
+    // one warm-up edit first (a node's first pulls after joining also carry its start-up work)
+    for (let i = -1; i < EDITS; i++) {
       const t0 = Date.now();
       await master.query(
         `UPDATE robbieblocks_page_blocks SET props = jsonb_build_object('title', $2::text)
@@ -144,6 +145,10 @@ async function empire(masterUrl: string, n: number): Promise<{ served: number[];
           await sleep(10);
         }
       }));
+      if (i < 0) {
+        await sleep(300);
+        continue;
+      }
       for (const [j, node] of nodes.entries()) {
         // the change row the applied content wrote on the node: when sync delivered it
         const { rows } = await node.db.query<{ at: Date }>(
@@ -156,6 +161,7 @@ async function empire(masterUrl: string, n: number): Promise<{ served: number[];
         out.build.push(times[j]! - applied);
       }
       out.last.push(Math.max(...times));
+      process.stderr.write(`  ${n} nodes, edit ${i + 1}/${EDITS}: served ${times.map(fmt).join(', ')}; sync ${out.sync.slice(-n).map(fmt).join(', ')}\n`);
       // let the nodes settle (a late change row of this edit must not count for the next)
       await sleep(300);
     }
