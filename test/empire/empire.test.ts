@@ -16,7 +16,7 @@ import { createOrganization, createUser } from '../../src/api/accounts.js';
 import { readSocketPassword } from '../../src/db/socket-password.js';
 import { PostgresDb } from '../../src/db/postgres.js';
 import { runCli, spawnCli, waitForStderr, type Spawned } from '../helpers/cli.js';
-import { createTarget, engineName, SERVER_URL, waitFor, type TestTarget } from '../helpers/db.js';
+import { createTarget, engineName, SERVER_URL, tmpDir, waitFor, type TestTarget } from '../helpers/db.js';
 import { hasChromium, launchBrowser, noChromiumReason } from '../helpers/browser.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -60,6 +60,7 @@ interface Machine {
   sites: Map<string, string>;
   nodeKey?: string;
   extra: string[];
+  home?: string;
 }
 
 /** Where a machine's database answers while its `up` runs: the server URL, or `up`'s socket. */
@@ -72,7 +73,10 @@ function databaseUrl(m: Machine): string {
 }
 
 async function start(m: Machine): Promise<void> {
-  m.up = spawnCli(['up', ...m.extra, ...m.target.args], { env });
+  // On a server the database is --url; the machine still needs a home of its own (sync.json, sites).
+  m.home ??= m.target.home ?? tmpDir(`rv-empire-${m.name}-`);
+  const home = m.target.home ? [] : ['--home', m.home];
+  m.up = spawnCli(['up', ...m.extra, ...m.target.args, ...home], { env });
   // detached would need a process group; `up` here is node itself, so a signal to it is enough
   await waitForStderr(m.up, /press Ctrl-C to stop/, 240_000);
   m.sites = new Map();
@@ -244,6 +248,7 @@ describe.skipIf(!hasChromium)(
       } else {
         for (const m of [master, vengeance, aurora]) await m.target?.cleanup().catch(() => {});
       }
+      for (const m of [master, vengeance, aurora]) if (m.home && !m.target?.home) fs.rmSync(m.home, { recursive: true, force: true });
     });
 
     async function open(url: string): Promise<Page> {
@@ -287,6 +292,17 @@ describe.skipIf(!hasChromium)(
         return [...vengeance.sites.keys(), ...aurora.sites.keys()].every((p) => pairs.has(p)) ? d : undefined;
       }, 'every node app deploy on the master', 30_000);
       expect(onMaster.length).toBeGreaterThanOrEqual(5);
+      // the master's overview: both nodes joined, every app of theirs with a successful last deploy
+      const ov = await runCli(['sync', 'overview', '--json', ...master.target.args], { env });
+      expect(ov.code, ov.stderr).toBe(0);
+      const doc = JSON.parse(ov.stdout) as { role: string; nodes: { node_key: string; sync: string; apps: { app: string; enabled: boolean; last_deploy: { status: string } | null }[] }[] };
+      expect(doc.role).toBe('hub');
+      for (const m of [vengeance, aurora]) {
+        const n = doc.nodes.find((x) => x.node_key === m.nodeKey)!;
+        expect(n.sync).toBe('joined');
+        expect(n.apps.filter((a) => a.enabled).map((a) => `${m.nodeKey}/${a.app}:${a.last_deploy?.status}`).sort())
+          .toEqual([...m.sites.keys()].sort().map((k) => `${k}:success`));
+      }
     }, 240_000);
 
     it("the seed README's example, typed with psql on the master: a success deploy on both nodes, visible on the master, each in its branding", async () => {
@@ -431,6 +447,12 @@ describe.skipIf(!hasChromium)(
       for (const m of [master, vengeance, aurora]) {
         expect(Number((await m.db!.query<{ n: number }>('SELECT count(*) AS n FROM sync.parked')).rows[0]!.n), m.name).toBe(0);
       }
+      // the master's overview names it and exits 1 (something needs attention)
+      const ov = await waitFor(async () => {
+        const r = await runCli(['sync', 'overview', ...master.target.args], { env });
+        return r.code === 1 ? r : undefined;
+      }, 'the overview to flag the failed deploy', 15_000);
+      expect(ov.stdout + ov.stderr).toMatch(/aurora-town-local\/work last deploy failed/);
     }, 180_000);
   },
 );
