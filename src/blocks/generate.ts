@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { componentModule } from './component-source.js';
 import { componentIdentifier, normalizeRoute, ZONES } from './model.js';
 import { libraryDir } from './paths.js';
 import type { Snapshot } from './snapshot.js';
@@ -23,10 +24,11 @@ export interface GeneratedProject {
 
 /**
  * Writes a Vite + React + TypeScript project for one snapshot into `dir` (BLOCKS.md §3.2 step 4).
- * User content reaches the source only as JSON files and as the components' own modules: page
- * keys, routes, titles and props are never spliced into generated code.
+ * User content reaches the source only as JSON files and as the components' own modules (each
+ * component's source in the shape it was written, given a default export: component-source.ts):
+ * page keys, routes, titles and props are never spliced into generated code.
  */
-export function generateProject(dir: string, s: Snapshot): GeneratedProject {
+export async function generateProject(dir: string, s: Snapshot): Promise<GeneratedProject> {
   const lib = libraryDir();
   const src = path.join(dir, 'src');
   fs.mkdirSync(src, { recursive: true });
@@ -55,7 +57,10 @@ export function generateProject(dir: string, s: Snapshot): GeneratedProject {
   for (const c of s.components) {
     if (!used.has(c.id)) continue;
     const id = componentIdentifier(c.component_key)!;
-    write(path.join(componentDir, `${id}.tsx`), c.react_code);
+    const found = await componentModule(c);
+    // validateSnapshot refused the snapshot already if a component has no shape it accepts
+    if (!found.ok) throw new Error(found.error);
+    write(path.join(componentDir, `${id}.tsx`), found.module.code);
     write(path.join(componentDir, `${id}.css`), c.css_styles ?? '');
     write(path.join(componentDir, `${id}.entry.ts`), `import './${id}.css';\nexport { default } from './${id}';\n`);
     components++;

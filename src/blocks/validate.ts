@@ -1,5 +1,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
+import { componentModule } from './component-source.js';
 import { allowedImport, ALLOWED_DEPENDENCIES, componentIdentifier, LAYOUT_TEMPLATES, normalizeRoute, ZONES } from './model.js';
+import { propsJsonSchema } from './props-schema.js';
 import type { ComponentRow, Snapshot } from './snapshot.js';
 import { badCssValue } from './tokens.js';
 
@@ -11,12 +13,17 @@ type Vite = typeof import('vite');
 let vite: Promise<Vite> | undefined;
 const loadVite = () => (vite ??= import('vite'));
 
-/** Compiles the component source (TSX) and checks its imports and its default export. */
+/**
+ * Finds the component in its source (component-source.ts: the accepted shapes), compiles the
+ * module the app will import (TSX) and checks its imports.
+ */
 async function checkComponentCode(c: ComponentRow): Promise<string[]> {
+  const found = await componentModule(c);
+  if (!found.ok) return [found.error];
   const { transformWithOxc, parseAst } = await loadVite();
   let js: string;
   try {
-    const out = await transformWithOxc(c.react_code, `${c.component_key}.tsx`, {
+    const out = await transformWithOxc(found.module.code, `${c.component_key}.tsx`, {
       lang: 'tsx',
       jsx: { runtime: 'automatic' },
       // keep unused value imports, so every import is checked against the allow-list
@@ -28,12 +35,9 @@ async function checkComponentCode(c: ComponentRow): Promise<string[]> {
     return [`component "${c.component_key}" does not compile: ${msg}`];
   }
   const problems: string[] = [];
-  let hasDefault = false;
   try {
     const ast = parseAst(js) as unknown as { body: { type: string; source?: { value: string } | null }[] };
     for (const n of ast.body) {
-      if (n.type === 'ExportDefaultDeclaration') hasDefault = true;
-      if (n.type === 'ExportNamedDeclaration' && /\bdefault\b/.test(JSON.stringify(n))) hasDefault = true;
       const spec = n.source?.value;
       if (spec !== undefined && !allowedImport(spec) && spec !== 'react/jsx-runtime') {
         problems.push(`component "${c.component_key}" imports "${spec}", which is not allowed (allowed: ${ALLOWED_DEPENDENCIES.join(', ')}, @robbieblocks/runtime)`);
@@ -43,7 +47,6 @@ async function checkComponentCode(c: ComponentRow): Promise<string[]> {
     problems.push(`component "${c.component_key}" does not parse: ${(err as Error).message}`);
   }
   if (/\bimport\s*\(/.test(js)) problems.push(`component "${c.component_key}" uses a dynamic import(), which is not allowed`);
-  if (!hasDefault) problems.push(`component "${c.component_key}" has no default export (export default function ${componentIdentifier(c.component_key) ?? 'Component'}(props) {…})`);
   return problems;
 }
 
@@ -60,7 +63,7 @@ export async function validateSnapshot(s: Snapshot): Promise<ValidationIssue[]> 
     let v = validators.get(c.id);
     if (!v) {
       try {
-        v = ajv.compile(c.props_schema as object);
+        v = ajv.compile(propsJsonSchema(c.props_schema) as object);
       } catch (err) {
         v = `component "${c.component_key}" has an invalid props_schema: ${(err as Error).message}`;
       }
