@@ -12,7 +12,8 @@ import {
 import type { Db } from '../../src/db/types.js';
 import { embeddedMigrations } from '../../src/migrate/embedded.js';
 import { migrate } from '../../src/migrate/runner.js';
-import { engineName, openTestDb } from '../helpers/db.js';
+import { startBlocksWorker } from '../../src/blocks/worker.js';
+import { engineName, openTestDb, tmpDir } from '../helpers/db.js';
 import { copyLibrary, SEED_EXAMPLE } from './helpers.js';
 
 const KEYS = loadComponentLibrary().map((c) => c.key);
@@ -56,6 +57,17 @@ describe(`the component library is registered by db migrate (${engineName})`, ()
     expect(before.every((r) => r.reference)).toBe(true);
 
     await db.exec(SEED_EXAMPLE);
+    // … and deploys once a builder runs
+    const sites = tmpDir('rv-lib-ref-sites-');
+    dirs.push(sites);
+    const worker = await startBlocksWorker({ db, deployRoot: sites, nodeKeys: ['vengeance-local'], quietMs: 50, retries: 0 });
+    await worker.idle();
+    await worker.stop();
+    const play = await db.query<{ deploy_status: string }>(
+      `SELECT d.deploy_status FROM robbieblocks_deploys d JOIN nodes n ON n.id = d.node_id
+        WHERE n.node_key = 'vengeance-local' AND d.app_namespace = 'play' ORDER BY d.created_at DESC LIMIT 1`,
+    );
+    expect(play.rows.map((r) => r.deploy_status)).toEqual(['success']);
     const triggers = await changeRows(db);
     const second = await migrate(db, { files: embeddedMigrations() });
     expect(second.applied).toEqual([]);

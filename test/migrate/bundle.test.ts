@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, createTarget, onPostgres, tmpDir, type TestTarget } from '../helpers/db.js';
@@ -88,6 +89,17 @@ describe.skipIf(!onPostgres)('`db sql`: one file for psql, safe to run twice', (
     const seed = spawnSync('psql', [t.url!, '-X', '-v', 'ON_ERROR_STOP=1'], { input: SEED_EXAMPLE, encoding: 'utf8' });
     expect(seed.status, seed.stderr).toBe(0);
     expect(seed.stdout).toMatch(/INSERT 0 1\s+INSERT 0 1/);
+    // … and deploys once a builder runs
+    const sites = fs.mkdtempSync(path.join(os.tmpdir(), 'rv-bundle-sites-'));
+    try {
+      const built = await runCli(['blocks', 'worker', '--once', '--node', 'vengeance-local', '--deploy-root', sites, ...t.args]);
+      expect(built.code, built.stderr).toBe(0);
+    } finally {
+      fs.rmSync(sites, { recursive: true, force: true });
+    }
+    const play = spawnSync('psql', [t.url!, '-XAtc', `SELECT d.deploy_status FROM robbieblocks_deploys d JOIN nodes n ON n.id = d.node_id
+                                                       WHERE n.node_key = 'vengeance-local' AND d.app_namespace = 'play' ORDER BY d.created_at DESC LIMIT 1`], { encoding: 'utf8' });
+    expect(play.stdout.trim()).toBe('success');
     const count = spawnSync('psql', [t.url!, '-XAtc', `SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'`], { encoding: 'utf8' });
     expect(Number(count.stdout.trim())).toBeGreaterThanOrEqual(85);
     const verify = await runCli(['db', 'verify', ...t.args, '--json']);

@@ -150,6 +150,24 @@ describe(`sync log retention and re-seed (${onPostgres ? 'postgres' : 'pglite'} 
     expect(await tombstone(hubDb, lateDelete)).toBe(0);
   });
 
+  it.skipIf(!onPostgres)('a long transaction in another database of the server does not hold the purge back', async () => {
+    const other = new pg.Client({ connectionString: SERVER_URL });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT pg_current_xact_id()'); // holds the server-wide xmin from now on
+      const done = await task(hubDb, 'pulled by both while another database has a transaction open');
+      await sync(a);
+      await sync(b);
+      const r = await purgeSyncLog(hubDb, { retentionMs: 0 });
+      expect(r.log_rows).toBeGreaterThanOrEqual(1);
+      expect(await logRows(hubDb, done)).toBe(0);
+    } finally {
+      await other.query('ROLLBACK').catch(() => {});
+      await other.end();
+    }
+  });
+
   it('on a node, purge removes its own changes the hub acknowledged and keeps those still waiting', async () => {
     const pushed = await task(a.db, 'pushed from A');
     await sync(a);
