@@ -65,7 +65,7 @@ async function prepareMaster(db: Db, keys: string[], app: string): Promise<void>
 
 async function startNode(key: string, masterUrl: string): Promise<NodeProc> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `rv-bench-empire-${key}-`));
-  const env = { ...process.env, NO_COLOR: '1', ROBBIEVERSE_SOCKET_PORT: '0', ROBBIEVERSE_SITE_PORT: '0' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ROBBIEVERSE_SOCKET_PORT: '0', ROBBIEVERSE_SITE_PORT: '0' };
   delete env.DATABASE_URL;
   delete env.ROBBIEVERSE_HOME;
   const child = spawn(process.execPath, [CLI, 'up', '--home', home, '--no-api', '--master', masterUrl, '--node', key], { env, stdio: ['ignore', 'ignore', 'pipe'] });
