@@ -59,7 +59,7 @@ describe(`migration 040: page block order (${engineName})`, () => {
 
   it('applies there, keeps the rows, and leaves an ordinary constraint of the same name', async () => {
     const r = await migrate(t.db, { files: embeddedMigrations() });
-    expect(r.applied.map((m) => m.name)).toEqual(['040-page-block-order']);
+    expect(r.applied.map((m) => m.name)[0]).toBe('040-page-block-order');
     expect(await deferrable(t.db)).toEqual([false]);
     expect(await blocks(t.db)).toEqual(['1:a', '2:b']);
   });
