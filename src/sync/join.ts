@@ -157,12 +157,32 @@ async function pushPending(local: Db, settings: SyncSettings, logger?: Logger): 
   }
 }
 
-export async function joinMaster(local: Db, o: JoinOptions): Promise<JoinResult> {
-  if (!NODE_KEY_PATTERN.test(o.nodeKey)) {
-    throw new RobbieverseError('E_USAGE', `node key "${o.nodeKey}" is not valid`, {
+/** Refuses a node key that is not one (used before anything is opened, by join and by `up --master`). */
+export function assertNodeKey(nodeKey: string): void {
+  if (!NODE_KEY_PATTERN.test(nodeKey)) {
+    throw new RobbieverseError('E_USAGE', `node key "${nodeKey}" is not valid`, {
       hint: 'use lower-case letters, digits, ".", "_" and "-", starting with a letter or digit (e.g. vengeance-local)',
     });
   }
+}
+
+/** Opens the master for the join; an unreachable master says so (not the local --url's hint). */
+async function openMaster(url: string, applicationName: string): Promise<PostgresDb> {
+  try {
+    return await PostgresDb.open(url, { max: 1, applicationName });
+  } catch (err) {
+    if (err instanceof RobbieverseError && err.code === 'E_CONNECT') {
+      throw new RobbieverseError('E_CONNECT', err.message, {
+        hint: 'check that the master is running and the --master URL is right; nothing was joined, run the same command again',
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+export async function joinMaster(local: Db, o: JoinOptions): Promise<JoinResult> {
+  assertNodeKey(o.nodeKey);
   const previous = readSyncSettings(o.home);
   if (previous && previous.nodeKey !== o.nodeKey) {
     throw new RobbieverseError('E_USAGE', `this node already joined as "${previous.nodeKey}"`, {
@@ -180,7 +200,7 @@ export async function joinMaster(local: Db, o: JoinOptions): Promise<JoinResult>
   }
   const alreadyJoined = Boolean(joined);
   const mine = await localSchemaVersion(local);
-  const admin = await PostgresDb.open(o.masterUrl, { max: 1, applicationName: 'robbieverse-sync-join' });
+  const admin = await openMaster(o.masterUrl, 'robbieverse-sync-join');
   let nodeUrl: string;
   let role: string | null;
   let reg: { node_id: string; node_key: string; hub_node_id: string; hub_node_key: string };

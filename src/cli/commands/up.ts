@@ -26,7 +26,7 @@ import { SyncDaemon } from '../../sync/daemon.js';
 import { assertJoined } from '../../sync/once.js';
 import { readSyncSettings, redactMasterUrl } from '../../sync/settings.js';
 import { joinProgress, parseInterval } from './sync.js';
-import { joinMaster, NODE_KEY_PATTERN } from '../../sync/join.js';
+import { assertNodeKey, joinMaster } from '../../sync/join.js';
 import type { Logger } from 'pino';
 import { migrationProgress, upgradeProgress, upgradeSummary } from '../progress.js';
 
@@ -286,9 +286,7 @@ function nodeOfMaster(o: { master?: string; node?: string[]; org?: string[]; syn
     });
   }
   if (!o.sync) throw new RobbieverseError('E_USAGE', '--master and --no-sync contradict each other', { hint: 'a node of a master syncs with it; drop one of them' });
-  if (!NODE_KEY_PATTERN.test(o.node[0]!)) {
-    throw new RobbieverseError('E_USAGE', `"${o.node[0]}" is not a node key`, { hint: 'lower-case letters, digits, ".", "_", "-", starting with a letter or digit (e.g. vengeance-local)' });
-  }
+  assertNodeKey(o.node[0]!);
   try {
     const u = new URL(o.master);
     if (!/^postgres(ql)?:$/.test(u.protocol)) throw new Error('not postgres');
