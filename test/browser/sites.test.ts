@@ -1,11 +1,11 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrganization, createUser } from '../../src/api/accounts.js';
 import { registerComponentLibrary, startBlocksWorker, type BlocksWorker } from '../../src/blocks/index.js';
 import { startNodeSites, type NodeSites } from '../../src/sites/node-sites.js';
 import { blocksFixture, dbNow, SEED_EXAMPLE, waitForBuilds, type BlocksFixture } from '../blocks/helpers.js';
 import { engineName } from '../helpers/db.js';
-import { hasChromium, launchBrowser, noChromiumReason } from '../helpers/browser.js';
+import { brandColours, hasChromium, launchBrowser, noChromiumReason, openPage } from '../helpers/browser.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -52,27 +52,7 @@ describe.skipIf(!hasChromium)(
       await f?.close();
     });
 
-    async function open(url: string): Promise<Page> {
-      const page = await browser.newPage();
-      page.on('pageerror', (e) => console.error('page error:', e.message));
-      await page.goto(url);
-      return page;
-    }
-    // Runs in the page (no DOM types in this project's test config, hence the casts).
-    const colours = (page: Page) =>
-      page.evaluate(() => {
-        const w = globalThis as unknown as {
-          document: { documentElement: { dataset: Record<string, string> }; body: { dataset: Record<string, string> }; querySelector(s: string): unknown };
-          getComputedStyle(e: unknown): { getPropertyValue(p: string): string; backgroundColor: string; borderBottomColor: string };
-        };
-        const d = w.document;
-        return {
-          primary: w.getComputedStyle(d.documentElement).getPropertyValue('--color-primary').trim(),
-          background: w.getComputedStyle(d.body).backgroundColor,
-          bar: w.getComputedStyle(d.querySelector('.robbie-bar')).borderBottomColor,
-          theme: d.documentElement.dataset.theme ?? d.body.dataset.theme ?? null,
-        };
-      });
+    const open = (url: string) => openPage(browser, url);
 
     it("the seed README's example, verbatim, is live on vengeance with its dark purple branding", async () => {
       const since = await dbNow(f.db);
@@ -81,7 +61,7 @@ describe.skipIf(!hasChromium)(
       expect(done.get('vengeance-local/play')!.deploy_status).toBe('success');
       const page = await open(`${site('vengeance-local', 'play')}/play/`);
       await page.waitForSelector('.robbie-bar');
-      const c = await colours(page);
+      const c = await brandColours(page);
       expect(c.primary.toUpperCase()).toBe('#8B5CF6');
       expect(c.background).toBe('rgb(15, 23, 42)'); // #0F172A
       expect(c.theme).toBe('dark');
@@ -100,7 +80,7 @@ describe.skipIf(!hasChromium)(
 
       const dark = await open(`${site('vengeance-local', 'code')}/notes`);
       await dark.waitForSelector('.robbie-bar');
-      const v = await colours(dark);
+      const v = await brandColours(dark);
       expect(v.primary.toUpperCase()).toBe('#8B5CF6');
       expect(v.bar).toBe('rgb(139, 92, 246)');
       expect(v.theme).toBe('dark');
@@ -108,7 +88,7 @@ describe.skipIf(!hasChromium)(
 
       const light = await open(`${site('aurora-town-local', 'code')}/notes`);
       await light.waitForSelector('.robbie-bar');
-      const a = await colours(light);
+      const a = await brandColours(light);
       expect(a.primary.toUpperCase()).toBe('#3B82F6');
       expect(a.bar).toBe('rgb(59, 130, 246)');
       expect(a.background).toBe('rgb(255, 255, 255)');

@@ -17,7 +17,7 @@ import { readSocketPassword } from '../../src/db/socket-password.js';
 import { PostgresDb } from '../../src/db/postgres.js';
 import { runCli, spawnCli, waitForStderr, type Spawned } from '../helpers/cli.js';
 import { createTarget, engineName, SERVER_URL, tmpDir, waitFor, type TestTarget } from '../helpers/db.js';
-import { hasChromium, launchBrowser, noChromiumReason } from '../helpers/browser.js';
+import { brandColours, hasChromium, launchBrowser, noChromiumReason, openPage } from '../helpers/browser.js';
 
 const PASSWORD = 'correct horse battery staple';
 const env = { ROBBIEVERSE_SOCKET_PORT: '0', ROBBIEVERSE_API_PORT: '0', ROBBIEVERSE_SITE_PORT: '0', ROBBIEVERSE_ADMIN_EMAIL: undefined };
@@ -251,26 +251,7 @@ describe.skipIf(!hasChromium)(
       for (const m of [master, vengeance, aurora]) if (m.home && !m.target?.home) fs.rmSync(m.home, { recursive: true, force: true });
     });
 
-    async function open(url: string): Promise<Page> {
-      const page = await browser.newPage();
-      page.on('pageerror', (e) => console.error('page error:', e.message));
-      await page.goto(url);
-      return page;
-    }
-    const colours = (page: Page) =>
-      page.evaluate(() => {
-        const w = globalThis as unknown as {
-          document: { documentElement: { dataset: Record<string, string> }; body: { dataset: Record<string, string> }; querySelector(s: string): unknown };
-          getComputedStyle(e: unknown): { getPropertyValue(p: string): string; backgroundColor: string; borderBottomColor: string };
-        };
-        const d = w.document;
-        return {
-          primary: w.getComputedStyle(d.documentElement).getPropertyValue('--color-primary').trim(),
-          background: w.getComputedStyle(d.body).backgroundColor,
-          bar: w.getComputedStyle(d.querySelector('.robbie-bar')).borderBottomColor,
-          theme: d.documentElement.dataset.theme ?? d.body.dataset.theme ?? null,
-        };
-      });
+    const open = (url: string) => openPage(browser, url);
     async function signIn(page: Page, email: string): Promise<void> {
       await page.fill('input[name=email]', email);
       await page.fill('input[name=password]', PASSWORD);
@@ -326,7 +307,7 @@ describe.skipIf(!hasChromium)(
 
       const dark = await open(`${site(vengeance, 'play')}/play/`);
       await dark.waitForSelector('.robbie-bar');
-      const dc = await colours(dark);
+      const dc = await brandColours(dark);
       expect(dc.primary.toUpperCase()).toBe('#8B5CF6');
       expect(dc.background).toBe('rgb(15, 23, 42)');
       expect(dc.theme).toBe('dark');
@@ -334,7 +315,7 @@ describe.skipIf(!hasChromium)(
       await dark.close();
       const light = await open(`${site(aurora, 'play')}/play/`);
       await light.waitForSelector('.robbie-bar');
-      const lc = await colours(light);
+      const lc = await brandColours(light);
       expect(lc.primary.toUpperCase()).toBe('#3B82F6');
       expect(lc.background).toBe('rgb(255, 255, 255)');
       expect(lc.theme).toBe('light');
@@ -344,7 +325,7 @@ describe.skipIf(!hasChromium)(
     it('a sticky note added in the browser on vengeance reaches the master at once and aurora-town on the master\'s hint', async () => {
       const page = await open(`${site(vengeance, 'code')}/notes`);
       await page.waitForSelector('.robbie-bar');
-      expect((await colours(page)).theme).toBe('dark');
+      expect((await brandColours(page)).theme).toBe('dark');
       await signIn(page, 'ann@a.test');
       const text = `From the vengeance browser ${Date.now()}`;
       await page.fill('form.sticky-notes__form textarea', text);
@@ -370,7 +351,7 @@ describe.skipIf(!hasChromium)(
       // aurora-town's page shows it after sign-in, light blue
       const light = await open(`${site(aurora, 'code')}/notes`);
       await light.waitForSelector('.robbie-bar');
-      expect((await colours(light)).theme).toBe('light');
+      expect((await brandColours(light)).theme).toBe('light');
       await signIn(light, 'ann@a.test');
       await light.getByText(text).waitFor({ timeout: 15_000 });
       await light.close();

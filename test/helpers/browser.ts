@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 /** Debian's chromium (CI installs it); browser tests are skipped, with this reason, without it. */
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -21,4 +21,30 @@ export async function launchBrowser(): Promise<{ browser: Browser; close(): Prom
       await browser.close().catch(() => {});
     },
   };
+}
+
+/** A new page at the URL; errors thrown in it are printed (a test then fails on what it misses). */
+export async function openPage(browser: Browser, url: string): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(url);
+  return page;
+}
+
+/** The branding a page shows: computed primary colour, body background, the robbie-bar's border, the theme. */
+export function brandColours(page: Page): Promise<{ primary: string; background: string; bar: string; theme: string | null }> {
+  // Runs in the page (no DOM types in this project's test config, hence the casts).
+  return page.evaluate(() => {
+    const w = globalThis as unknown as {
+      document: { documentElement: { dataset: Record<string, string> }; body: { dataset: Record<string, string> }; querySelector(s: string): unknown };
+      getComputedStyle(e: unknown): { getPropertyValue(p: string): string; backgroundColor: string; borderBottomColor: string };
+    };
+    const d = w.document;
+    return {
+      primary: w.getComputedStyle(d.documentElement).getPropertyValue('--color-primary').trim(),
+      background: w.getComputedStyle(d.body).backgroundColor,
+      bar: w.getComputedStyle(d.querySelector('.robbie-bar')).borderBottomColor,
+      theme: d.documentElement.dataset.theme ?? d.body.dataset.theme ?? null,
+    };
+  });
 }
