@@ -365,9 +365,7 @@ describe.skipIf(!hasChromium)(
                 (SELECT count(*)::int FROM organizations WHERE id = $1) AS orgs`,
         [orgB],
       );
-      // (The organizations table itself is global in sync, docs/sync.md: the node holds Org B's
-      // registry row, name and settings, but none of its data, users or memberships.)
-      expect(rows[0]).toMatchObject({ notes: 0, users: 0, memberships: 0 });
+      expect(rows[0]).toEqual({ notes: 0, users: 0, memberships: 0, orgs: 0 });
       expect(Number((await vengeance.db!.query<{ n: number }>('SELECT count(*) AS n FROM sticky_notes WHERE org_id = $1', [orgB])).rows[0]!.n)).toBe(1);
       const login = (m: Machine, email: string) =>
         fetch(`${site(m, 'code')}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }) });

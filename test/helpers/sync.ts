@@ -14,6 +14,7 @@ import { serveSocket, type ServedSocket } from '../../src/db/socket.js';
 import { socketUrl } from '../../src/db/open.js';
 import type { Db, Queryable } from '../../src/db/types.js';
 import { embeddedMigrations } from '../../src/migrate/embedded.js';
+import type { MigrationFile } from '../../src/migrate/files.js';
 import { migrate } from '../../src/migrate/runner.js';
 import { exchange, type ExchangeResult, type SyncLink } from '../../src/sync/exchange.js';
 import { joinMaster, type JoinResult } from '../../src/sync/join.js';
@@ -55,7 +56,8 @@ const hubs: Hub[] = [];
 const nodes: SyncNode[] = [];
 const roles: string[] = [];
 
-export async function createHub(): Promise<Hub> {
+/** `files`: the migrations to apply (default all; fewer for upgrade tests). */
+export async function createHub(files: MigrationFile[] = embeddedMigrations()): Promise<Hub> {
   let hub: Hub;
   if (onPostgres) {
     const target = await createTarget();
@@ -67,12 +69,12 @@ export async function createHub(): Promise<Hub> {
     hub = { kind: 'pglite', db, url: socketUrl(socket, SOCKET_PASSWORD), down: false, socket, port: socket.port, home };
   }
   hubs.push(hub);
-  await migrate(hub.db, { files: embeddedMigrations() });
+  await migrate(hub.db, { files });
   return hub;
 }
 
 /** A migrated database and a home for its sync settings. 'postgres' only on the PostgreSQL pass. */
-export async function createNode(name: string, kind: NodeKind = 'pglite'): Promise<SyncNode> {
+export async function createNode(name: string, kind: NodeKind = 'pglite', files: MigrationFile[] = embeddedMigrations()): Promise<SyncNode> {
   if (kind === 'postgres' && !onPostgres) throw new Error('a PostgreSQL node needs TEST_DATABASE_URL');
   const home = tmpDir(`rv-sync-${name}-`);
   let node: SyncNode;
@@ -83,7 +85,7 @@ export async function createNode(name: string, kind: NodeKind = 'pglite'): Promi
     node = { name, kind, db: await PgliteDb.open(path.join(home, 'pgdata')), home };
   }
   nodes.push(node);
-  await migrate(node.db, { files: embeddedMigrations() });
+  await migrate(node.db, { files });
   return node;
 }
 

@@ -145,7 +145,7 @@ describe(`sync: order, offline, scope, guards (hub and nodes on ${engineName})`,
       expect(await has(b.db, 'companies', id)).toBe(false);
       expect(await versionOf(b.db, 'companies', id)).toBeUndefined();
     }
-    // (audit_log on B may name org Y: B's own audit of the organizations rows, which are global.)
+    // (The organizations rows themselves: organization-scope.test.ts.)
     for (const t of ['companies', 'contacts', 'sticky_notes']) {
       expect(await count(b.db, `SELECT count(*) AS v FROM ${t} WHERE org_id = $1`, [orgY]), t).toBe(0);
     }
@@ -169,9 +169,19 @@ describe(`sync: order, offline, scope, guards (hub and nodes on ${engineName})`,
 
   it('11 tenant scope: B cannot write a row of an organization outside its scope (its outbox would block), and nothing is logged', async () => {
     const before = await count(b.db, `SELECT count(*) AS v FROM sync.change_log`);
-    await expect(insertCompany(b.db, 'B in Y', orgY)).rejects.toThrow(/outside this node's sync scope/);
+    // Organization Y is not on B: the row's own foreign key refuses it at once; with the keys
+    // deferred to commit, the scope guard of capture refuses it first.
+    await expect(insertCompany(b.db, 'B in Y', orgY)).rejects.toMatchObject({ code: '23503', message: expect.stringMatching(/companies_org_id_fkey/) });
+    await expect(b.db.transaction(async (tx) => {
+      await tx.exec('SET CONSTRAINTS ALL DEFERRED');
+      await insertCompany(tx, 'B in Y, deferred', orgY);
+    })).rejects.toThrow(/outside this node's sync scope/);
     const inX = await insertCompany(b.db, 'B in X', orgX);
-    await expect(b.db.query(`UPDATE companies SET org_id = $2 WHERE id = $1`, [inX, orgY])).rejects.toThrow(/outside this node's sync scope/);
+    await expect(b.db.query(`UPDATE companies SET org_id = $2 WHERE id = $1`, [inX, orgY])).rejects.toMatchObject({ code: '23503' });
+    await expect(b.db.transaction(async (tx) => {
+      await tx.exec('SET CONSTRAINTS ALL DEFERRED');
+      await tx.query(`UPDATE companies SET org_id = $2 WHERE id = $1`, [inX, orgY]);
+    })).rejects.toThrow(/outside this node's sync scope/);
     expect(await count(b.db, `SELECT count(*) AS v FROM companies WHERE org_id = $1`, [orgY])).toBe(0);
     expect(await count(b.db, `SELECT count(*) AS v FROM sync.change_log`)).toBeGreaterThan(before);
     await syncUntilQuiet([a, b]);
