@@ -36,7 +36,7 @@ DECLARE bad text;
 BEGIN
   SELECT string_agg(m.name, ', ' ORDER BY m.version) INTO bad
     FROM robbieverse_meta.schema_migrations m
-   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', 'b4d4a3decac0e01de4352b90e6b888eb1a8cb59256ab2b924f15275a48b03ae7'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'), (33, '033-sync-retention', '8fc98c0ffe12bf959b6a38928961969cc26fe70b1849a4d60a143976486b143d'), (34, '034-sync-set-apply', '102aa3f1e9a0247072e8ab15b91bac70b9224a9c8041d8f95b18a9a56406574f'), (37, '037-sync-hint', 'c0b050f36c62424a6effe6bbf2b7bc63a2dbe0e0e8c97cf12ba6652cd0d21776'), (38, '038-component-library', '8d8846b22cf9bbd7200b4e006e39f8c45beac26e3e82f62739ca16f54124a67e'), (39, '039-blocks-over-sync', '3aad6b46fabc0e3b0efe4902be3a39d2c906a113674934fe0925cf7abd519b28'), (40, '040-page-block-order', '94a463adb7d21563589b0c7e2966af095b4e9b7602e1d2f5a07ca675e86461f1'), (41, '041-sync-overview', 'b2dceb0b4440da48f301dd8b7e7bc5af2eb99a912786082515c2227080664f38'), (42, '042-sync-organization-scope', '3b568dbd97f60c89e0f73edd97066547c158c288af42d8d8e9ffc64b98b7cdce'), (43, '043-sync-purge-horizon', '8f854cd4370aa0cb8414c534d0197f272c4c6aa382204c984a7badbb1da824e7'), (44, '044-sync-concurrent-join', '30e8d484ff72ca81704370545092a93268a6c95e1865fb712c90fd775750b02e'));
+   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', 'b4d4a3decac0e01de4352b90e6b888eb1a8cb59256ab2b924f15275a48b03ae7'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'), (33, '033-sync-retention', '8fc98c0ffe12bf959b6a38928961969cc26fe70b1849a4d60a143976486b143d'), (34, '034-sync-set-apply', '102aa3f1e9a0247072e8ab15b91bac70b9224a9c8041d8f95b18a9a56406574f'), (37, '037-sync-hint', 'c0b050f36c62424a6effe6bbf2b7bc63a2dbe0e0e8c97cf12ba6652cd0d21776'), (38, '038-component-library', '8d8846b22cf9bbd7200b4e006e39f8c45beac26e3e82f62739ca16f54124a67e'), (39, '039-blocks-over-sync', '3aad6b46fabc0e3b0efe4902be3a39d2c906a113674934fe0925cf7abd519b28'), (40, '040-page-block-order', '94a463adb7d21563589b0c7e2966af095b4e9b7602e1d2f5a07ca675e86461f1'), (41, '041-sync-overview', 'b2dceb0b4440da48f301dd8b7e7bc5af2eb99a912786082515c2227080664f38'), (43, '043-sync-purge-horizon', '8f854cd4370aa0cb8414c534d0197f272c4c6aa382204c984a7badbb1da824e7'), (44, '044-sync-concurrent-join', '30e8d484ff72ca81704370545092a93268a6c95e1865fb712c90fd775750b02e'), (45, '045-sync-organization-scope', 'c9989ae3e075713fe30f0165d8736057a542674d32662ce90cd7dbd7be099f93'));
   IF bad IS NOT NULL THEN
     RAISE EXCEPTION 'robbieverse: applied migrations differ from this bundle: %', bad
       USING HINT = 'run robbieverse db status against this database; nothing was changed';
@@ -9662,15 +9662,203 @@ COMMIT;
 \endif
 
 -- ======================================================================
--- 042-sync-organization-scope.sql
-SELECT NOT EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version = 42) AS rv_pending
+-- 043-sync-purge-horizon.sql
+SELECT NOT EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version = 43) AS rv_pending
 \gset
 \if :rv_pending
-\echo 'applying 042-sync-organization-scope'
+\echo 'applying 043-sync-purge-horizon'
 BEGIN;
-DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version > 42) THEN
-  RAISE EXCEPTION 'robbieverse: 042-sync-organization-scope is missing but later migrations are applied'; END IF; END $rv$;
--- L42 — a node limited to some organizations holds only those organizations' rows of
+DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version > 43) THEN
+  RAISE EXCEPTION 'robbieverse: 043-sync-purge-horizon is missing but later migrations are applied'; END IF; END $rv$;
+-- L43 — log retention reads the same horizon as the exchange (SYNC.md §4.9): sync.purge kept
+-- change-log entries of transactions below pg_snapshot_xmin, which is server-wide, so one long
+-- transaction in any other database of the server (a report, a held session) stopped every purge
+-- on the master. It now uses sync.read_horizon(), the oldest transaction of this database still in
+-- progress, which the readers use already. Only that line differs from 033's definition.
+
+CREATE OR REPLACE FUNCTION sync.purge(p_retention interval DEFAULT interval '30 days', p_node_grace interval DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_local   sync.local;
+  v_cutoff  timestamptz;
+  v_xmin    bigint := sync.read_horizon();
+  v_max_xid bigint;
+  v_max_pos bigint;
+  v_held    jsonb := '[]';
+  v_log     bigint := 0;
+  v_tomb    bigint := 0;
+  v_hx      bigint;
+  v_hp      bigint;
+  v_stale   jsonb := '[]';
+BEGIN
+  IF p_retention IS NULL OR p_retention < interval '0' THEN
+    RAISE EXCEPTION 'retention must be zero or more' USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'e.g. sync.purge(interval ''30 days'')';
+  END IF;
+  IF p_node_grace < interval '0' THEN
+    RAISE EXCEPTION 'node grace must be zero or more' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT * INTO v_local FROM sync.local;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'this database does not sync (not a master, not joined): there is no sync log to purge'
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'run it on the master (--url MASTER) or on a node that joined one';
+  END IF;
+  v_cutoff := now() - p_retention;
+
+  IF v_local.role = 'hub' THEN
+    -- Registered nodes (sync join, or a sign-in role, a pull cursor or a push mark here). Each
+    -- holds the log back to its pull cursor; one that never pulled holds all of it.
+    CREATE TEMP TABLE sync_purge_nodes ON COMMIT DROP AS
+    SELECT r.id, n.node_key::text AS node_key, k.last_xid, k.last_position,
+           coalesce(k.updated_at, n.last_seen_at, g.registered_at) AS active_at
+      FROM (SELECT node_id AS id FROM sync.registrations
+            UNION SELECT node_id FROM sync.node_auth
+            UNION SELECT peer_node_id FROM sync.cursors WHERE direction = 'pulled_by'
+            UNION SELECT origin_node_id FROM sync.origin_marks) r
+      LEFT JOIN nodes n ON n.id = r.id
+      LEFT JOIN sync.registrations g ON g.node_id = r.id
+      LEFT JOIN sync.cursors k ON k.peer_node_id = r.id AND k.direction = 'pulled_by'
+     WHERE r.id <> v_local.node_id;
+    IF p_node_grace IS NOT NULL THEN
+      SELECT coalesce(jsonb_agg(node_key ORDER BY node_key), '[]') INTO v_stale
+        FROM sync_purge_nodes WHERE active_at IS NULL OR active_at < now() - p_node_grace;
+      DELETE FROM sync_purge_nodes WHERE active_at IS NULL OR active_at < now() - p_node_grace;
+    END IF;
+    IF EXISTS (SELECT 1 FROM sync_purge_nodes WHERE last_xid IS NULL) THEN
+      v_max_xid := NULL;
+      SELECT jsonb_agg(node_key ORDER BY node_key) INTO v_held FROM sync_purge_nodes WHERE last_xid IS NULL;
+    ELSE
+      SELECT last_xid, last_position INTO v_max_xid, v_max_pos FROM sync_purge_nodes ORDER BY last_xid, last_position LIMIT 1;
+      IF FOUND THEN
+        SELECT coalesce(jsonb_agg(node_key ORDER BY node_key), '[]') INTO v_held
+          FROM sync_purge_nodes WHERE (last_xid, last_position) = (v_max_xid, v_max_pos);
+      ELSE
+        -- No node at all: a node that joins later seeds from a snapshot.
+        v_max_xid := 9223372036854775807;
+        v_max_pos := 9223372036854775807;
+      END IF;
+    END IF;
+    DROP TABLE sync_purge_nodes;
+    IF v_max_xid IS NOT NULL THEN
+      -- Never past the snapshot horizon: a node that joins later starts there.
+      WITH d AS (
+        DELETE FROM sync.change_log l
+         WHERE (l.xid, l.position) <= (v_max_xid, v_max_pos) AND l.xid < v_xmin AND l.created_at < v_cutoff
+        RETURNING l.xid, l.position
+      )
+      SELECT (SELECT count(*) FROM d), x.xid, x.position INTO v_log, v_hx, v_hp
+        FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT xid, position FROM d ORDER BY xid DESC, position DESC LIMIT 1) x ON true;
+    END IF;
+  ELSE
+    -- A node logs its own changes: those the hub acknowledged may go (and any other row).
+    WITH d AS (
+      DELETE FROM sync.change_log l
+       WHERE l.created_at < v_cutoff
+         AND (l.origin_node_id <> v_local.node_id
+              OR EXISTS (SELECT 1 FROM sync.cursors k
+                          WHERE k.peer_node_id = v_local.hub_node_id AND k.direction = 'pushed'
+                            AND (l.xid, l.position) <= (k.last_xid, k.last_position)))
+      RETURNING l.xid, l.position
+    )
+    SELECT (SELECT count(*) FROM d), x.xid, x.position INTO v_log, v_hx, v_hp
+      FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT xid, position FROM d ORDER BY xid DESC, position DESC LIMIT 1) x ON true;
+  END IF;
+
+  -- Tombstones stop older updates from resurrecting a row; one goes only when no log row of
+  -- that record is left (every node has the delete) and it is older than the retention.
+  WITH d AS (
+    DELETE FROM sync.row_versions v
+     WHERE v.deleted AND v.changed_at < v_cutoff
+       AND NOT EXISTS (SELECT 1 FROM sync.change_log l WHERE l.table_name = v.table_name AND l.record_id = v.record_id)
+    RETURNING 1
+  )
+  SELECT count(*) INTO v_tomb FROM d;
+
+  IF v_hx IS NOT NULL OR v_tomb > 0 THEN
+    INSERT INTO sync.horizon AS h (last_xid, last_position, log_rows_purged, tombstones_purged)
+    VALUES (coalesce(v_hx, 0), coalesce(v_hp, 0), v_log, v_tomb)
+    ON CONFLICT (singleton) DO UPDATE
+       SET last_xid = CASE WHEN (EXCLUDED.last_xid, EXCLUDED.last_position) > (h.last_xid, h.last_position) THEN EXCLUDED.last_xid ELSE h.last_xid END,
+           last_position = CASE WHEN (EXCLUDED.last_xid, EXCLUDED.last_position) > (h.last_xid, h.last_position) THEN EXCLUDED.last_position ELSE h.last_position END,
+           purged_at = now(),
+           log_rows_purged = h.log_rows_purged + EXCLUDED.log_rows_purged,
+           tombstones_purged = h.tombstones_purged + EXCLUDED.tombstones_purged;
+  END IF;
+  SELECT last_xid, last_position INTO v_hx, v_hp FROM sync.horizon;
+  RETURN jsonb_build_object(
+    'role', v_local.role,
+    'log_rows', v_log,
+    'tombstones', v_tomb,
+    'held_by', v_held,
+    'released', v_stale,
+    'horizon', CASE WHEN v_hx IS NULL THEN NULL ELSE jsonb_build_object('xid', v_hx, 'position', v_hp) END);
+END
+$$;
+
+;
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (43, '043-sync-purge-horizon', '8f854cd4370aa0cb8414c534d0197f272c4c6aa382204c984a7badbb1da824e7');
+COMMIT;
+\endif
+
+-- ======================================================================
+-- 044-sync-concurrent-join.sql
+SELECT NOT EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version = 44) AS rv_pending
+\gset
+\if :rv_pending
+\echo 'applying 044-sync-concurrent-join'
+BEGIN;
+DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version > 44) THEN
+  RAISE EXCEPTION 'robbieverse: 044-sync-concurrent-join is missing but later migrations are applied'; END IF; END $rv$;
+-- L44 — two nodes joining a new master at the same moment (SYNC.md §4.2): both first joins ran
+-- sync.become_hub, both found no sync.local row and the second failed on its primary key
+-- ("duplicate key value violates unique constraint local_pkey"). Becoming the hub now takes a
+-- transaction-level advisory lock first, so the second caller waits for the first, then finds the
+-- row (each statement of a READ COMMITTED function reads afresh) and only re-attaches. Otherwise
+-- as in 031.
+
+CREATE OR REPLACE FUNCTION sync.become_hub(p_node_key text DEFAULT NULL) RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_local sync.local;
+  v_id    uuid;
+  v_key   text;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('robbieverse.sync.become_hub'));
+  SELECT * INTO v_local FROM sync.local;
+  IF FOUND THEN
+    IF v_local.role <> 'hub' THEN
+      RAISE EXCEPTION 'this database is already node % of another hub', v_local.node_key
+        USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    PERFORM sync.attach();
+    RETURN v_local.node_id;
+  END IF;
+  v_key := coalesce(p_node_key, (SELECT node_key FROM nodes WHERE node_type = 'master' ORDER BY created_at LIMIT 1), 'master');
+  INSERT INTO nodes (id, node_key, name, node_type) VALUES (public.reference_uuid('nodes', v_key), v_key, v_key, 'master')
+  ON CONFLICT (node_key) DO UPDATE SET node_type = 'master'
+  RETURNING id INTO v_id;
+  INSERT INTO sync.local (node_id, node_key, role) VALUES (v_id, v_key, 'hub');
+  PERFORM sync.attach();
+  RETURN v_id;
+END
+$$;
+
+;
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (44, '044-sync-concurrent-join', '30e8d484ff72ca81704370545092a93268a6c95e1865fb712c90fd775750b02e');
+COMMIT;
+\endif
+
+-- ======================================================================
+-- 045-sync-organization-scope.sql
+SELECT NOT EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version = 45) AS rv_pending
+\gset
+\if :rv_pending
+\echo 'applying 045-sync-organization-scope'
+BEGIN;
+DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version > 45) THEN
+  RAISE EXCEPTION 'robbieverse: 045-sync-organization-scope is missing but later migrations are applied'; END IF; END $rv$;
+-- L45 — a node limited to some organizations holds only those organizations' rows of
 -- `organizations` (SYNC.md §4.10). Until now the table synced with scope 'global': a node joined
 -- with --org "Org A" received every organization's name, domain and settings.
 -- * A new scope, 'self': the row's own id is its organization. Capture records it in
@@ -10078,195 +10266,7 @@ SELECT sync.attach() FROM sync.local;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA sync FROM PUBLIC;
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (42, '042-sync-organization-scope', '3b568dbd97f60c89e0f73edd97066547c158c288af42d8d8e9ffc64b98b7cdce');
-COMMIT;
-\endif
-
--- ======================================================================
--- 043-sync-purge-horizon.sql
-SELECT NOT EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version = 43) AS rv_pending
-\gset
-\if :rv_pending
-\echo 'applying 043-sync-purge-horizon'
-BEGIN;
-DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version > 43) THEN
-  RAISE EXCEPTION 'robbieverse: 043-sync-purge-horizon is missing but later migrations are applied'; END IF; END $rv$;
--- L43 — log retention reads the same horizon as the exchange (SYNC.md §4.9): sync.purge kept
--- change-log entries of transactions below pg_snapshot_xmin, which is server-wide, so one long
--- transaction in any other database of the server (a report, a held session) stopped every purge
--- on the master. It now uses sync.read_horizon(), the oldest transaction of this database still in
--- progress, which the readers use already. Only that line differs from 033's definition.
-
-CREATE OR REPLACE FUNCTION sync.purge(p_retention interval DEFAULT interval '30 days', p_node_grace interval DEFAULT NULL) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-  v_local   sync.local;
-  v_cutoff  timestamptz;
-  v_xmin    bigint := sync.read_horizon();
-  v_max_xid bigint;
-  v_max_pos bigint;
-  v_held    jsonb := '[]';
-  v_log     bigint := 0;
-  v_tomb    bigint := 0;
-  v_hx      bigint;
-  v_hp      bigint;
-  v_stale   jsonb := '[]';
-BEGIN
-  IF p_retention IS NULL OR p_retention < interval '0' THEN
-    RAISE EXCEPTION 'retention must be zero or more' USING ERRCODE = 'invalid_parameter_value',
-      HINT = 'e.g. sync.purge(interval ''30 days'')';
-  END IF;
-  IF p_node_grace < interval '0' THEN
-    RAISE EXCEPTION 'node grace must be zero or more' USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-  SELECT * INTO v_local FROM sync.local;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'this database does not sync (not a master, not joined): there is no sync log to purge'
-      USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = 'run it on the master (--url MASTER) or on a node that joined one';
-  END IF;
-  v_cutoff := now() - p_retention;
-
-  IF v_local.role = 'hub' THEN
-    -- Registered nodes (sync join, or a sign-in role, a pull cursor or a push mark here). Each
-    -- holds the log back to its pull cursor; one that never pulled holds all of it.
-    CREATE TEMP TABLE sync_purge_nodes ON COMMIT DROP AS
-    SELECT r.id, n.node_key::text AS node_key, k.last_xid, k.last_position,
-           coalesce(k.updated_at, n.last_seen_at, g.registered_at) AS active_at
-      FROM (SELECT node_id AS id FROM sync.registrations
-            UNION SELECT node_id FROM sync.node_auth
-            UNION SELECT peer_node_id FROM sync.cursors WHERE direction = 'pulled_by'
-            UNION SELECT origin_node_id FROM sync.origin_marks) r
-      LEFT JOIN nodes n ON n.id = r.id
-      LEFT JOIN sync.registrations g ON g.node_id = r.id
-      LEFT JOIN sync.cursors k ON k.peer_node_id = r.id AND k.direction = 'pulled_by'
-     WHERE r.id <> v_local.node_id;
-    IF p_node_grace IS NOT NULL THEN
-      SELECT coalesce(jsonb_agg(node_key ORDER BY node_key), '[]') INTO v_stale
-        FROM sync_purge_nodes WHERE active_at IS NULL OR active_at < now() - p_node_grace;
-      DELETE FROM sync_purge_nodes WHERE active_at IS NULL OR active_at < now() - p_node_grace;
-    END IF;
-    IF EXISTS (SELECT 1 FROM sync_purge_nodes WHERE last_xid IS NULL) THEN
-      v_max_xid := NULL;
-      SELECT jsonb_agg(node_key ORDER BY node_key) INTO v_held FROM sync_purge_nodes WHERE last_xid IS NULL;
-    ELSE
-      SELECT last_xid, last_position INTO v_max_xid, v_max_pos FROM sync_purge_nodes ORDER BY last_xid, last_position LIMIT 1;
-      IF FOUND THEN
-        SELECT coalesce(jsonb_agg(node_key ORDER BY node_key), '[]') INTO v_held
-          FROM sync_purge_nodes WHERE (last_xid, last_position) = (v_max_xid, v_max_pos);
-      ELSE
-        -- No node at all: a node that joins later seeds from a snapshot.
-        v_max_xid := 9223372036854775807;
-        v_max_pos := 9223372036854775807;
-      END IF;
-    END IF;
-    DROP TABLE sync_purge_nodes;
-    IF v_max_xid IS NOT NULL THEN
-      -- Never past the snapshot horizon: a node that joins later starts there.
-      WITH d AS (
-        DELETE FROM sync.change_log l
-         WHERE (l.xid, l.position) <= (v_max_xid, v_max_pos) AND l.xid < v_xmin AND l.created_at < v_cutoff
-        RETURNING l.xid, l.position
-      )
-      SELECT (SELECT count(*) FROM d), x.xid, x.position INTO v_log, v_hx, v_hp
-        FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT xid, position FROM d ORDER BY xid DESC, position DESC LIMIT 1) x ON true;
-    END IF;
-  ELSE
-    -- A node logs its own changes: those the hub acknowledged may go (and any other row).
-    WITH d AS (
-      DELETE FROM sync.change_log l
-       WHERE l.created_at < v_cutoff
-         AND (l.origin_node_id <> v_local.node_id
-              OR EXISTS (SELECT 1 FROM sync.cursors k
-                          WHERE k.peer_node_id = v_local.hub_node_id AND k.direction = 'pushed'
-                            AND (l.xid, l.position) <= (k.last_xid, k.last_position)))
-      RETURNING l.xid, l.position
-    )
-    SELECT (SELECT count(*) FROM d), x.xid, x.position INTO v_log, v_hx, v_hp
-      FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT xid, position FROM d ORDER BY xid DESC, position DESC LIMIT 1) x ON true;
-  END IF;
-
-  -- Tombstones stop older updates from resurrecting a row; one goes only when no log row of
-  -- that record is left (every node has the delete) and it is older than the retention.
-  WITH d AS (
-    DELETE FROM sync.row_versions v
-     WHERE v.deleted AND v.changed_at < v_cutoff
-       AND NOT EXISTS (SELECT 1 FROM sync.change_log l WHERE l.table_name = v.table_name AND l.record_id = v.record_id)
-    RETURNING 1
-  )
-  SELECT count(*) INTO v_tomb FROM d;
-
-  IF v_hx IS NOT NULL OR v_tomb > 0 THEN
-    INSERT INTO sync.horizon AS h (last_xid, last_position, log_rows_purged, tombstones_purged)
-    VALUES (coalesce(v_hx, 0), coalesce(v_hp, 0), v_log, v_tomb)
-    ON CONFLICT (singleton) DO UPDATE
-       SET last_xid = CASE WHEN (EXCLUDED.last_xid, EXCLUDED.last_position) > (h.last_xid, h.last_position) THEN EXCLUDED.last_xid ELSE h.last_xid END,
-           last_position = CASE WHEN (EXCLUDED.last_xid, EXCLUDED.last_position) > (h.last_xid, h.last_position) THEN EXCLUDED.last_position ELSE h.last_position END,
-           purged_at = now(),
-           log_rows_purged = h.log_rows_purged + EXCLUDED.log_rows_purged,
-           tombstones_purged = h.tombstones_purged + EXCLUDED.tombstones_purged;
-  END IF;
-  SELECT last_xid, last_position INTO v_hx, v_hp FROM sync.horizon;
-  RETURN jsonb_build_object(
-    'role', v_local.role,
-    'log_rows', v_log,
-    'tombstones', v_tomb,
-    'held_by', v_held,
-    'released', v_stale,
-    'horizon', CASE WHEN v_hx IS NULL THEN NULL ELSE jsonb_build_object('xid', v_hx, 'position', v_hp) END);
-END
-$$;
-
-;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (43, '043-sync-purge-horizon', '8f854cd4370aa0cb8414c534d0197f272c4c6aa382204c984a7badbb1da824e7');
-COMMIT;
-\endif
-
--- ======================================================================
--- 044-sync-concurrent-join.sql
-SELECT NOT EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version = 44) AS rv_pending
-\gset
-\if :rv_pending
-\echo 'applying 044-sync-concurrent-join'
-BEGIN;
-DO $rv$ BEGIN IF EXISTS (SELECT 1 FROM robbieverse_meta.schema_migrations WHERE version > 44) THEN
-  RAISE EXCEPTION 'robbieverse: 044-sync-concurrent-join is missing but later migrations are applied'; END IF; END $rv$;
--- L44 — two nodes joining a new master at the same moment (SYNC.md §4.2): both first joins ran
--- sync.become_hub, both found no sync.local row and the second failed on its primary key
--- ("duplicate key value violates unique constraint local_pkey"). Becoming the hub now takes a
--- transaction-level advisory lock first, so the second caller waits for the first, then finds the
--- row (each statement of a READ COMMITTED function reads afresh) and only re-attaches. Otherwise
--- as in 031.
-
-CREATE OR REPLACE FUNCTION sync.become_hub(p_node_key text DEFAULT NULL) RETURNS uuid
-LANGUAGE plpgsql AS $$
-DECLARE
-  v_local sync.local;
-  v_id    uuid;
-  v_key   text;
-BEGIN
-  PERFORM pg_advisory_xact_lock(hashtext('robbieverse.sync.become_hub'));
-  SELECT * INTO v_local FROM sync.local;
-  IF FOUND THEN
-    IF v_local.role <> 'hub' THEN
-      RAISE EXCEPTION 'this database is already node % of another hub', v_local.node_key
-        USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    PERFORM sync.attach();
-    RETURN v_local.node_id;
-  END IF;
-  v_key := coalesce(p_node_key, (SELECT node_key FROM nodes WHERE node_type = 'master' ORDER BY created_at LIMIT 1), 'master');
-  INSERT INTO nodes (id, node_key, name, node_type) VALUES (public.reference_uuid('nodes', v_key), v_key, v_key, 'master')
-  ON CONFLICT (node_key) DO UPDATE SET node_type = 'master'
-  RETURNING id INTO v_id;
-  INSERT INTO sync.local (node_id, node_key, role) VALUES (v_id, v_key, 'hub');
-  PERFORM sync.attach();
-  RETURN v_id;
-END
-$$;
-
-;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (44, '044-sync-concurrent-join', '30e8d484ff72ca81704370545092a93268a6c95e1865fb712c90fd775750b02e');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (45, '045-sync-organization-scope', 'c9989ae3e075713fe30f0165d8736057a542674d32662ce90cd7dbd7be099f93');
 COMMIT;
 \endif
 

@@ -1,5 +1,5 @@
 /**
- * Organizations are scoped by their own id (migration 042): a node limited to some organizations
+ * Organizations are scoped by their own id (migration 045): a node limited to some organizations
  * holds those organizations' rows of `organizations` and no other, from its join snapshot on and
  * in every pull; a node with no scope holds them all. Also the upgrade of a hub (and its nodes)
  * whose change log already holds organizations rows captured with the old, global scope.
@@ -120,8 +120,8 @@ describe(`sync: organizations scoped by their own id (hub and nodes on ${engineN
   });
 });
 
-describe(`sync: upgrading to 042 a network whose change log holds organizations captured as global (${engineName})`, () => {
-  const before042 = embeddedMigrations().filter((m) => m.version <= 39);
+describe(`sync: upgrading to 045 a network whose change log holds organizations captured as global (${engineName})`, () => {
+  const before045 = embeddedMigrations().filter((m) => m.version <= 44);
   let hub: Hub;
   let all: SyncNode;
   let onlyX: SyncNode;
@@ -131,11 +131,11 @@ describe(`sync: upgrading to 042 a network whose change log holds organizations 
 
   beforeAll(async () => {
     const [kindA, kindB] = nodeKinds();
-    [hub, all, onlyX] = await Promise.all([createHub(before042), createNode('up-all', kindA, before042), createNode('up-x', kindB, before042)]);
+    [hub, all, onlyX] = await Promise.all([createHub(before045), createNode('up-all', kindA, before045), createNode('up-x', kindB, before045)]);
     ({ orgX, orgY } = await seedHub(hub));
     await joinNode(hub, all, 'upgrade-all');
     await joinNode(hub, onlyX, 'upgrade-x', [orgX]);
-    // Under 039 organizations are global: the limited node received Y (and the default organization) too.
+    // Before 045 organizations are global: the limited node received Y (and the default organization) too.
     expect(await orgIds(onlyX.db)).toEqual(await orgIds(hub.db));
     expect(await orgIds(onlyX.db)).toContain(orgY);
     // Changes the nodes have not pulled yet, captured with no organization.

@@ -1,4 +1,4 @@
--- L42 — a node limited to some organizations holds only those organizations' rows of
+-- L45 — a node limited to some organizations holds only those organizations' rows of
 -- `organizations` (SYNC.md §4.10). Until now the table synced with scope 'global': a node joined
 -- with --org "Org A" received every organization's name, domain and settings.
 -- * A new scope, 'self': the row's own id is its organization. Capture records it in
