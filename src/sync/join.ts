@@ -109,7 +109,10 @@ async function ensureNodeRole(admin: Queryable, nodeKey: string, previous: strin
   }
   const role = roleNameFor(nodeKey, r.db);
   const password = previous ?? crypto.randomBytes(24).toString('base64url');
-  await admin.exec(`DO $$ BEGIN
+  // One string is one implicit transaction: the advisory lock serializes nodes joining at the same
+  // moment, whose GRANTs would otherwise update the same catalog rows ("tuple concurrently updated").
+  await admin.exec(`SELECT pg_advisory_xact_lock(hashtext('robbieverse.sync.node-roles'));
+    DO $$ BEGIN
       IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${quoteLiteral(role)}) THEN
         CREATE ROLE ${quoteIdent(role)} LOGIN;
       END IF;
