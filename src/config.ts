@@ -7,6 +7,7 @@ import { RobbieverseError } from './errors.js';
 export const DEFAULT_SOCKET_PORT = 54329;
 export const DEFAULT_API_PORT = 8787;
 export const DEFAULT_SITE_PORT = 8801;
+const EMBED_PROVIDERS = ['builtin', 'ollama', 'openai'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const CONFIG_FILE = 'robbieverse.config.json';
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
@@ -29,6 +30,10 @@ async function fileSchema() {
       corsOrigins: z.array(z.string().min(1)).optional(),
       statementTimeoutMs: z.number().int().min(0).optional(),
       idleInTransactionTimeoutMs: z.number().int().min(0).optional(),
+      embedProvider: z.enum(EMBED_PROVIDERS).optional(),
+      embedModel: z.string().min(1).optional(),
+      embedUrl: z.string().min(1).optional(),
+      embedTimeoutMs: z.number().int().positive().optional(),
     })
     .strict();
 }
@@ -54,6 +59,8 @@ export interface Config {
   idleInTransactionTimeoutMs: number;
   /** First port of the node sites (`up`), one per (node, app); 0 = any free ports. */
   sitePort: number;
+  /** The memory embedder; the API key only from the environment (ROBBIEVERSE_EMBED_API_KEY). */
+  embed: { provider: (typeof EMBED_PROVIDERS)[number]; model?: string; url?: string; apiKey?: string; timeoutMs: number };
 }
 
 export interface ConfigFlags {
@@ -65,6 +72,17 @@ export interface ConfigFlags {
   apiPort?: number;
   statementTimeoutMs?: number;
   idleInTransactionTimeoutMs?: number;
+  embedProvider?: string;
+  embedModel?: string;
+  embedUrl?: string;
+}
+
+function embedProvider(v: string | undefined, from: string): (typeof EMBED_PROVIDERS)[number] | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (!(EMBED_PROVIDERS as readonly string[]).includes(v)) {
+    throw new RobbieverseError('E_CONFIG', `${from}: "${v}" is not an embedding provider`, { hint: `use one of ${EMBED_PROVIDERS.join(', ')} (builtin needs nothing installed)` });
+  }
+  return v as (typeof EMBED_PROVIDERS)[number];
 }
 
 async function readConfigFile(cwd: string): Promise<ConfigFile> {
@@ -192,5 +210,12 @@ export async function resolveConfig(
       envInt(env, 'ROBBIEVERSE_IDLE_IN_TRANSACTION_TIMEOUT_MS', { min: 0, max: 86_400_000, hint: 'set milliseconds, e.g. 10000 (0 = no limit)' }) ??
       file.idleInTransactionTimeoutMs ??
       DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    embed: {
+      provider: embedProvider(flags.embedProvider, '--provider') ?? embedProvider(env.ROBBIEVERSE_EMBED_PROVIDER, 'ROBBIEVERSE_EMBED_PROVIDER') ?? file.embedProvider ?? 'builtin',
+      model: flags.embedModel ?? (env.ROBBIEVERSE_EMBED_MODEL || undefined) ?? file.embedModel,
+      url: flags.embedUrl ?? (env.ROBBIEVERSE_EMBED_URL || undefined) ?? file.embedUrl,
+      apiKey: env.ROBBIEVERSE_EMBED_API_KEY || undefined,
+      timeoutMs: envInt(env, 'ROBBIEVERSE_EMBED_TIMEOUT_MS', { min: 1, max: 3_600_000, hint: 'set milliseconds, e.g. 30000' }) ?? file.embedTimeoutMs ?? 30_000,
+    },
   };
 }

@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'E_NOT_SUPPORTED'
   | 'E_SYNC_SCHEMA_MISMATCH'
   | 'E_SYNC_REFUSED'
-  | 'E_SYNC_RESEED';
+  | 'E_SYNC_RESEED'
+  | 'E_EMBEDDER';
 
 export class RobbieverseError extends Error {
   readonly code: ErrorCode;

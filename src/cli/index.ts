@@ -20,6 +20,7 @@ import { errorJson, formatError, printJson } from './output.js';
 import { checkOptionValues } from './usage.js';
 import { operatorsCommand } from './commands/operators.js';
 import { syncCommand } from './commands/sync.js';
+import { memoryCommand } from './commands/memory.js';
 
 const program = new Command('robbieverse')
   .description('One PostgreSQL database for a business run with AI assistants: schema, migrations and tools.\nRuns on an embedded PostgreSQL (PGlite, nothing to install) or on a server via DATABASE_URL.')
@@ -39,7 +40,8 @@ Examples:
 Settings (strongest first): flags > environment > robbieverse.config.json > defaults
   DATABASE_URL, ROBBIEVERSE_HOME, ROBBIEVERSE_SOCKET_PORT, ROBBIEVERSE_LOCK_TIMEOUT_MS,
   ROBBIEVERSE_LOG_LEVEL, ROBBIEVERSE_API_HOST, ROBBIEVERSE_API_PORT, ROBBIEVERSE_CORS_ORIGINS,
-  ROBBIEVERSE_SITE_PORT, NO_COLOR
+  ROBBIEVERSE_SITE_PORT, ROBBIEVERSE_EMBED_PROVIDER, ROBBIEVERSE_EMBED_MODEL, ROBBIEVERSE_EMBED_URL,
+  ROBBIEVERSE_EMBED_API_KEY, NO_COLOR
 
 Exit codes: 0 ok · 1 failed · 2 bad usage or configuration (checked before anything opens)
             3 drift, or a failed check · 4 database held by another process · 5 cannot connect`,
@@ -58,7 +60,7 @@ db.addCommand(migrateCommand())
 
 program.addCommand(upCommand()).addCommand(db).addCommand(schemaCommand());
 program.addCommand(blocksCommand());
-program.addCommand(serveCommand()).addCommand(orgsCommand()).addCommand(usersCommand()).addCommand(invitationsCommand()).addCommand(keysCommand()).addCommand(operatorsCommand()).addCommand(syncCommand());
+program.addCommand(serveCommand()).addCommand(orgsCommand()).addCommand(usersCommand()).addCommand(invitationsCommand()).addCommand(keysCommand()).addCommand(operatorsCommand()).addCommand(syncCommand()).addCommand(memoryCommand());
 // Usage errors (unknown command or option, missing argument) exit with 2 at every level.
 const usageExit = (c: Command): void => {
   c.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
