@@ -15,8 +15,8 @@ export interface ListeningApi {
 }
 
 /** Builds the API and starts listening; a busy port becomes an error with a next step. */
-export async function listenApi(opts: { db: Db; host: string; port: number; logger?: Logger; corsOrigins?: string[]; blocks?: ApiOptions['blocks'] }): Promise<ListeningApi> {
-  const app = await createApiServer({ db: opts.db, logger: opts.logger, corsOrigins: opts.corsOrigins, blocks: opts.blocks });
+export async function listenApi(opts: { db: Db; host: string; port: number; logger?: Logger; corsOrigins?: string[]; blocks?: ApiOptions['blocks']; embed?: ApiOptions['embed'] }): Promise<ListeningApi> {
+  const app = await createApiServer({ db: opts.db, logger: opts.logger, corsOrigins: opts.corsOrigins, blocks: opts.blocks, embed: opts.embed });
   try {
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {

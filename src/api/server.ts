@@ -17,6 +17,7 @@ import { aiRoutes } from './routes/ai.js';
 import { blocksRoutes } from './routes/blocks.js';
 import { systemRoutes } from './routes/system.js';
 import { syncRoutes } from './routes/sync.js';
+import { searchRoutes, type SearchRouteOptions } from './routes/search.js';
 import { DEFAULT_THROTTLE, type ThrottleLimits } from './auth/throttle.js';
 import { securityHeaders } from './security-headers.js';
 import { inputProblem, jsonDepthExceeds, MAX_JSON_DEPTH, validatorCompiler } from './validation.js';
@@ -36,6 +37,8 @@ export interface ApiOptions {
   description?: string;
   /** Sign-in throttling (default DEFAULT_THROTTLE); tests pass small windows. */
   throttle?: Partial<ThrottleLimits>;
+  /** The memory embedder's API key and timeout, for query embeddings (GET /api/search). */
+  embed?: SearchRouteOptions;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -193,6 +196,7 @@ export async function createApiServer(opts: ApiOptions): Promise<FastifyInstance
       await systemRoutes(api, rc);
       await syncRoutes(api, rc);
       await blocksRoutes(api, rc, { deployRoot: opts.blocks?.deployRoot });
+      await searchRoutes(api, rc, opts.embed);
     },
     { prefix: '/api' },
   );

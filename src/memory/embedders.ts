@@ -117,9 +117,10 @@ async function post(provider: string, url: string, headers: Record<string, strin
   try {
     res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
+    const e = err as Error & { cause?: { code?: string; message?: string; errors?: { code?: string }[] } };
+    const why = e.cause?.code ?? e.cause?.errors?.[0]?.code ?? e.cause?.message ?? e.message;
     if (e.name === 'TimeoutError') fail(provider, `no answer from ${url} within ${timeoutMs} ms`, 'check that the provider is running and not overloaded, or raise the timeout (embedTimeoutMs)', err);
-    fail(provider, `cannot reach ${url}: ${e.cause?.code ?? e.message}`, provider === 'ollama' ? 'start it (ollama serve) and pull the model (ollama pull nomic-embed-text)' : 'check the URL and the network', err);
+    fail(provider, `cannot reach ${url}: ${why}`, provider === 'ollama' ? 'start it (ollama serve) and pull the model (ollama pull nomic-embed-text)' : 'check the URL and the network', err);
   }
   const text = await res.text().catch(() => '');
   let json: unknown;

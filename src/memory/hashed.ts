@@ -45,7 +45,7 @@ export function hashedEmbedding(text: string, dims = BUILTIN_DIMENSIONS): number
     if (i > 0) add(`b:${stem(ws[i - 1]!)} ${s}`, 0.5);
     const padded = `^${ws[i]}$`;
     const grams = Math.max(1, padded.length - 2);
-    for (let j = 0; j + 3 <= padded.length; j++) add(`c:${padded.slice(j, j + 3)}`, 0.6 / Math.sqrt(grams));
+    for (let j = 0; j + 3 <= padded.length; j++) add(`c:${padded.slice(j, j + 3)}`, 1 / Math.sqrt(grams));
   }
   const v = new Array<number>(dims).fill(0);
   for (const [f, tf] of features) {

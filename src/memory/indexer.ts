@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Db, Listener } from '../db/types.js';
 import { RobbieverseError } from '../errors.js';
 import type { Embedder } from './embedders.js';
-import { adoptEmbedder, completeBuild, modelsOf, quoteTable, readState, type MemoryState } from './models.js';
+import { activeEmbedder, adoptEmbedder, completeBuild, modelsOf, quoteTable, readState, type MemoryState } from './models.js';
 
 export const CHUNK_CHARS = 1_500;
 export const CHUNK_OVERLAP = 200;
@@ -72,6 +72,9 @@ export interface IndexerOptions {
   others?: Map<string, Embedder>;
   batchSize?: number;
   logger?: Logger;
+  /** For the other model's embedder, made from memory.state (its provider and endpoint). */
+  apiKey?: string;
+  timeoutMs?: number;
 }
 
 async function sourcesOf(db: Db): Promise<Map<string, { text_expr: string; privacy_expr: string; owner_expr: string; town_expr: string }>> {
@@ -221,6 +224,11 @@ function embedderFor(model: string, o: IndexerOptions, s: MemoryState): Embedder
   if (o.embedder.model === model) return o.embedder;
   const e = o.others?.get(model);
   if (e) return e;
+  const active = s.active_model === model ? activeEmbedder(s, o.apiKey, o.timeoutMs) : null;
+  if (active) {
+    (o.others ??= new Map()).set(model, active);
+    return active;
+  }
   throw new RobbieverseError('E_EMBEDDER', `no embedder for model ${model} (the index holds ${modelsOf(s).join(' and ')})`, {
     hint: 'configure the embedder of that model, or let the switch to the configured one finish',
   });
@@ -265,6 +273,8 @@ export async function pendingCount(db: Db): Promise<number> {
 
 export interface MemoryWorker {
   stop(): Promise<void>;
+  /** Look at the queue now (e.g. after writes this process was not notified of). */
+  kick(): void;
   /** Resolves when the queue has no due row (for tests and `up`'s first report). */
   idle(): Promise<void>;
 }
@@ -274,9 +284,8 @@ export interface MemoryWorker {
  * indexes whenever memory_pending is notified, and every pollMs in any case (rows retried after
  * a failure, a notification lost during a reconnect).
  */
-export async function startMemoryWorker(db: Db, o: IndexerOptions & { pollMs?: number }): Promise<MemoryWorker> {
-  const change = await adoptEmbedder(db, o.embedder);
-  o.logger?.info({ model: o.embedder.model, provider: o.embedder.provider, change }, 'memory: indexer started');
+export async function startMemoryWorker(db: Db, o: IndexerOptions & { pollMs?: number; onAdopt?: (change: string) => void; onError?: (message: string) => void }): Promise<MemoryWorker> {
+  let adopted = false;
   let stopped = false;
   let wake: (() => void) | null = null;
   let idleWaiters: (() => void)[] = [];
@@ -285,6 +294,13 @@ export async function startMemoryWorker(db: Db, o: IndexerOptions & { pollMs?: n
   const loop = (async () => {
     while (!stopped) {
       try {
+        if (!adopted) {
+          // A provider that is down at start is tried again at every round.
+          const change = await adoptEmbedder(db, o.embedder);
+          adopted = true;
+          o.logger?.info({ model: o.embedder.model, provider: o.embedder.provider, change }, 'memory: indexer started');
+          o.onAdopt?.(change);
+        }
         const r = await indexPending(db, { ...o, maxBatches: 50 });
         if (r.switchedTo) o.logger?.info({ model: r.switchedTo }, 'memory: model switch complete; search uses the new vectors');
         if (r.done || r.failed) o.logger?.debug({ done: r.done, failed: r.failed, pending: r.pending }, 'memory: indexed');
@@ -294,6 +310,7 @@ export async function startMemoryWorker(db: Db, o: IndexerOptions & { pollMs?: n
         } else continue;
       } catch (err) {
         o.logger?.warn({ err: (err as Error).message }, 'memory: indexer round failed; retrying');
+        o.onError?.((err as Error).message);
       }
       if (stopped) break;
       await new Promise<void>((resolve) => {
@@ -307,6 +324,7 @@ export async function startMemoryWorker(db: Db, o: IndexerOptions & { pollMs?: n
     }
   })();
   return {
+    kick,
     async stop() {
       stopped = true;
       kick();

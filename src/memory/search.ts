@@ -71,10 +71,30 @@ export function parseKinds(s: string | undefined): Kind[] {
   return list.length ? (list as Kind[]) : DEFAULT_KINDS;
 }
 
-export async function searchMemory(tx: Queryable, state: MemoryState, embedder: Embedder | null, o: SearchOptions): Promise<SearchResult> {
-  const query = o.query.trim();
+export function checkQuery(text: string): string {
+  const query = text.trim();
   if (!query) throw new RobbieverseError('E_USAGE', 'the search text is empty', { hint: 'example: robbieverse memory search "renewal pricing"' });
   if (query.length > 2000) throw new RobbieverseError('E_USAGE', 'the search text is longer than 2000 characters', { hint: 'search with the few words that matter' });
+  return query;
+}
+
+/**
+ * The query's vector with the active model, computed before the search's transaction opens (a
+ * provider's answer can take a while; no session should wait for it). Null in text mode or
+ * when no model is active.
+ */
+export async function embedQuery(state: MemoryState, embedder: Embedder | null, text: string, mode: Mode = 'hybrid'): Promise<number[] | null> {
+  if (mode === 'text' || !state.active_model || !embedder) return null;
+  const [v] = await embedder.embed([checkQuery(text)], 'query');
+  return v!;
+}
+
+/**
+ * Searches inside the caller's tenant transaction. `vector` is the query embedded with
+ * state.active_model (embedQuery); without it only the text side runs.
+ */
+export async function searchMemory(tx: Queryable, state: MemoryState, vector: number[] | null, o: SearchOptions): Promise<SearchResult> {
+  const query = checkQuery(o.query);
   const limit = Math.min(Math.max(1, Math.trunc(o.limit ?? 10)), MAX_LIMIT);
   const mode = o.mode ?? 'hybrid';
   const kinds = o.kinds?.length ? o.kinds : DEFAULT_KINDS;
@@ -85,17 +105,17 @@ export async function searchMemory(tx: Queryable, state: MemoryState, embedder: 
   const depth = Math.max(limit * 4, 50);
   const notes: string[] = [];
   const text = mode === 'vector' ? [] : await textRanks(tx, sources, state.language, query, depth);
-  let vector: Ranked[] = [];
+  let vectorHits: Ranked[] = [];
   if (mode !== 'text') {
-    if (!state.active_model || !embedder) {
+    if (!state.active_model || !vector) {
       notes.push('no embedding model is active yet: run robbieverse memory index (or up) first');
     } else {
-      vector = await vectorRanks(tx, sources, state.active_model, embedder, query, depth, o.efSearch);
+      vectorHits = await vectorRanks(tx, sources, state.active_model, vector, depth, o.efSearch);
       const { rows } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM memory.chunks WHERE model_key = $1', [state.active_model]);
       if (rows[0]!.n === 0) notes.push(`nothing is embedded with ${state.active_model} yet: run robbieverse memory index`);
     }
   }
-  const fused = fuse(text, vector).slice(0, limit * 2);
+  const fused = fuse(text, vectorHits).slice(0, limit * 2);
   const hits = await hydrate(tx, sources, fused, query);
   return { mode, model: mode === 'text' ? null : state.active_model, language: state.language, hits: hits.slice(0, limit), notes };
 }
@@ -125,23 +145,22 @@ async function textRanks(tx: Queryable, sources: Source[], language: string, que
   return rows.map((r) => ({ table: r.t, id: r.id, score: Number(r.score) }));
 }
 
-async function vectorRanks(tx: Queryable, sources: Source[], model: string, e: Embedder, query: string, depth: number, ef?: number): Promise<Ranked[]> {
-  const [qv] = await e.embed([query], 'query');
+async function vectorRanks(tx: Queryable, sources: Source[], model: string, qv: number[], depth: number, ef?: number): Promise<Ranked[]> {
   const { rows: meta } = await tx.query<{ dims: number; t: string }>(
     `SELECT (SELECT dimensions FROM embedding_models WHERE model_key = $1) AS dims,
             (SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'memory.chunks'::regclass AND attname = 'embedding') AS t`,
     [model],
   );
   const dims = meta[0]!.dims;
-  if (qv!.length !== dims) {
-    throw new RobbieverseError('E_EMBEDDER', `the query embedding has ${qv!.length} dimensions, model ${model} has ${dims}`, { hint: 'check the embedder settings' });
+  if (qv.length !== dims) {
+    throw new RobbieverseError('E_EMBEDDER', `the query embedding has ${qv.length} dimensions, model ${model} has ${dims}`, { hint: 'check the embedder settings' });
   }
   const tables = sources.map((s) => s.source_table);
   const m = quoteLiteral(model);
   let sql: string;
   let vec: string;
   if (meta[0]!.t === 'vector') {
-    vec = `[${qv!.join(',')}]`;
+    vec = `[${qv.join(',')}]`;
     // Iterative scan: the index keeps producing candidates until the filters (organization,
     // privacy, tables) leave enough rows, instead of returning the few that survive one pass.
     await tx.exec(`SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = ${Math.max(10, Math.min(1000, Math.trunc(ef ?? 100)))}`);
@@ -151,7 +170,7 @@ async function vectorRanks(tx: Queryable, sources: Source[], model: string, e: E
               ORDER BY (embedding::vector(${dims})) <=> $1::vector(${dims}) LIMIT ${depth * 2}) c
            ORDER BY d`;
   } else {
-    vec = `{${qv!.join(',')}}`;
+    vec = `{${qv.join(',')}}`;
     sql = `SELECT source_table AS t, source_id::text AS id, chunk_start AS start, score FROM (
              SELECT source_table, source_id, chunk_start, cosine_similarity(embedding, $1::real[]) AS score
                FROM memory.chunks WHERE model_key = ${m} AND source_table = ANY($2)) c

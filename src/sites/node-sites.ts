@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { releaseSite } from '../blocks/serve.js';
 import type { Db } from '../db/types.js';
 import { RobbieverseError } from '../errors.js';
-import { createApiServer } from '../api/server.js';
+import { createApiServer, type ApiOptions } from '../api/server.js';
 
 export interface NodeSite {
   node: string;
@@ -28,6 +28,8 @@ export interface NodeSitesOptions {
   basePort: number;
   logger?: Logger;
   corsOrigins?: string[];
+  /** The memory embedder's key and timeout, for the sites' API search. */
+  embed?: ApiOptions['embed'];
 }
 
 /**
@@ -60,7 +62,7 @@ export async function startNodeSites(o: NodeSitesOptions): Promise<NodeSites> {
     for (const r of rows) {
       for (const app of [...r.enabled_apps].sort()) {
         const server = await createApiServer({
-          db: o.db, logger: o.logger, corsOrigins: o.corsOrigins, blocks: { deployRoot: o.deployRoot },
+          db: o.db, logger: o.logger, corsOrigins: o.corsOrigins, blocks: { deployRoot: o.deployRoot }, embed: o.embed,
           description: `This listener is node ${r.node_key}, app ${app}: the app at /, the API at /api.`,
         });
         await server.register(releaseSite, { deployRoot: o.deployRoot, node: r.node_key, app, exclude: ['/api/', '/docs', '/openapi.json'] });

@@ -6,7 +6,7 @@ import { RobbieverseError } from '../../errors.js';
 import { createEmbedder, PROVIDERS, type Embedder } from '../../memory/embedders.js';
 import { indexPending, startMemoryWorker } from '../../memory/indexer.js';
 import { activeEmbedder, adoptEmbedder, readState, requeueAll } from '../../memory/models.js';
-import { KINDS, MODES, parseKinds, searchMemory, type Mode } from '../../memory/search.js';
+import { embedQuery, KINDS, MODES, parseKinds, searchMemory, type Mode } from '../../memory/search.js';
 import { memoryStatus } from '../../memory/status.js';
 import { withTenant } from '../../tenancy/with-tenant.js';
 import { withAccountsDatabase } from '../admin.js';
@@ -55,21 +55,14 @@ function embedOptions(cmd: Command): Command {
 }
 
 function embedderFrom(cfg: Config, o: EmbedFlags): Embedder {
+  // A flag naming another provider drops the configured model and URL, which belong to that one.
+  const other = o.provider !== undefined && o.provider !== cfg.embed.provider;
   return createEmbedder({
+    ...cfg.embed,
     provider: (o.provider as Config['embed']['provider'] | undefined) ?? cfg.embed.provider,
-    model: o.model ?? cfg.embed.model,
-    url: o.embedUrl ?? cfg.embed.url,
-    apiKey: cfg.embed.apiKey,
-    timeoutMs: cfg.embed.timeoutMs,
+    model: o.model ?? (other ? undefined : cfg.embed.model),
+    url: o.embedUrl ?? (other ? undefined : cfg.embed.url),
   });
-}
-
-/** The embedders of the other model the index holds (the active one during a build). */
-function othersFor(cfg: Config, state: Awaited<ReturnType<typeof readState>>, e: Embedder): Map<string, Embedder> {
-  const m = new Map<string, Embedder>();
-  const active = activeEmbedder(state, cfg.embed.apiKey, cfg.embed.timeoutMs);
-  if (active && active.model !== e.model) m.set(active.model, active);
-  return m;
 }
 
 function indexCmd(): Command {
@@ -90,12 +83,12 @@ Examples:
         const embedder = embedderFrom(cfg, o);
         const change = await adoptEmbedder(db, embedder);
         if (o.all) await requeueAll(db);
-        const state = await readState(db);
         const t0 = Date.now();
         const tty = process.stderr.isTTY && !o.json;
         const r = await indexPending(db, {
           embedder,
-          others: othersFor(cfg, state, embedder),
+          apiKey: cfg.embed.apiKey,
+          timeoutMs: cfg.embed.timeoutMs,
           logger: await makeLogger(cfg),
           onProgress: (p) => {
             const line = `indexing: ${p.done} embedded, ${p.failed} failed, ${p.pending} pending`;
@@ -135,8 +128,10 @@ Examples:
       withAccountsDatabase(o, 'robbieverse memory worker', async ({ db }, cfg) => {
         const embedder = embedderFrom(cfg, o);
         const logger = await makeLogger(cfg);
-        const state = await readState(db);
-        const worker = await startMemoryWorker(db, { embedder, others: othersFor(cfg, state, embedder), logger });
+        const worker = await startMemoryWorker(db, {
+          embedder, apiKey: cfg.embed.apiKey, timeoutMs: cfg.embed.timeoutMs, logger,
+          onError: (m) => process.stderr.write(`memory worker: ${m} (retrying)\n`),
+        });
         process.stderr.write(`memory worker: indexing with ${embedder.model} (${embedder.provider}); Ctrl-C stops\n`);
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
@@ -195,7 +190,8 @@ Examples:
         const state = await readState(db);
         const embedder = activeEmbedder(state, cfg.embed.apiKey, cfg.embed.timeoutMs);
         const t0 = Date.now();
-        const r = await withTenant(db, { orgId, userId: user.id }, (tx) => searchMemory(tx, state, embedder, { query: text, kinds, limit, mode: o.mode }));
+        const vector = await embedQuery(state, embedder, text, o.mode);
+        const r = await withTenant(db, { orgId, userId: user.id }, (tx) => searchMemory(tx, state, vector, { query: text, kinds, limit, mode: o.mode }));
         const ms = Date.now() - t0;
         if (o.json) {
           printJson({ ...r, as: user.email, org_id: orgId, ms });

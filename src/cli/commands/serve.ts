@@ -65,7 +65,7 @@ The schema must be current: run robbieverse db migrate first (serve never migrat
         err(`database: ${describeTarget(opened)}\n`);
         await requireCurrentSchema(opened.db, embeddedMigrations());
         socket = await shareEmbedded(opened, cfg, err);
-        api = await listenApi({ db: opened.db, host: cfg.apiHost, port: cfg.apiPort, logger, corsOrigins: cfg.corsOrigins });
+        api = await listenApi({ db: opened.db, host: cfg.apiHost, port: cfg.apiPort, logger, corsOrigins: cfg.corsOrigins, embed: cfg.embed });
         // users create, keys create … print this address in their curl lines
         unpublish = publishApiAddress(cfg, api.origin);
         err(`${color.green('✓')} ${apiReadyLine(api)}\n${color.dim('  press Ctrl-C to stop')}\n`);

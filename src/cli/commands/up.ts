@@ -29,6 +29,8 @@ import { joinProgress, parseInterval } from './sync.js';
 import { assertNodeKey, joinMaster } from '../../sync/join.js';
 import type { Logger } from 'pino';
 import { migrationProgress, upgradeProgress, upgradeSummary } from '../progress.js';
+import { createEmbedder } from '../../memory/embedders.js';
+import { startMemoryWorker, type MemoryWorker } from '../../memory/indexer.js';
 
 export function upCommand(): Command {
   const cmd = new Command('up')
@@ -51,6 +53,7 @@ export function upCommand(): Command {
     .addOption(new Option('--master <url>', 'run as node --node KEY of the master at URL: join it on the first run (a snapshot), then sync, build and serve that node\'s apps only'))
     .addOption(new Option('--org <id-or-name...>', 'with --master, on the first run: the organizations this node receives (default: all)'))
     .addOption(new Option('--deploy-root <dir>', 'where node sites are built (default: $ROBBIEVERSE_DEPLOY_ROOT, else <home>/sites)'))
+    .addOption(new Option('--no-memory', 'do not run the memory indexer (embeddings for search)'))
     .addOption(new Option('--no-sync', 'do not run the sync daemon even though this node has joined a master'))
     .addOption(new Option('--pull-interval <duration>', 'sync: how often to pull from the master (default 5m)'))
     .addOption(new Option('--admin-email <email>', 'e-mail of the first admin, created when nobody can sign in yet (default admin@localhost or $ROBBIEVERSE_ADMIN_EMAIL)'))
@@ -81,7 +84,7 @@ Meanwhile, in another terminal:
   dbOptions(cmd, { migrations: true });
   legacyUpgradeOptions(cmd);
   return cmd.action(
-    action(async (o: DbCommandOptions & LegacyUpgradeFlags & { port?: number; socket: boolean; apiHost?: string; apiPort?: number; api: boolean; adminEmail?: string; sites: boolean; sitePort?: number; node?: string[]; deployRoot?: string; sync: boolean; pullInterval?: string; master?: string; org?: string[] }) => {
+    action(async (o: DbCommandOptions & LegacyUpgradeFlags & { port?: number; socket: boolean; apiHost?: string; apiPort?: number; api: boolean; adminEmail?: string; sites: boolean; sitePort?: number; node?: string[]; deployRoot?: string; sync: boolean; memory: boolean; pullInterval?: string; master?: string; org?: string[] }) => {
       const t0 = Date.now();
       const asNode = nodeOfMaster(o);
       const cfg = await configFrom(o, { socketPort: o.port, apiHost: o.apiHost, apiPort: o.apiPort });
@@ -96,6 +99,7 @@ Meanwhile, in another terminal:
       let worker: BlocksWorker | undefined;
       let sites: NodeSites | undefined;
       let syncDaemon: SyncDaemon | undefined;
+      let memory: MemoryWorker | undefined;
       let unpublish: (() => void) | undefined;
       let control: ControlChannel | undefined;
       // Set once the builder runs: wakes it when a socket client may have changed pages.
@@ -135,7 +139,7 @@ Meanwhile, in another terminal:
         // A joined node builds and serves its own apps only.
         const nodeKeys = joined ? [joined.nodeKey] : o.node;
         if (builtIn && !joined) admin = await ensureFirstAdmin(opened.db, { email: o.adminEmail ?? (process.env.ROBBIEVERSE_ADMIN_EMAIL || undefined) });
-        if (builtIn && o.api) api = await listenApi({ db: opened.db, host: cfg.apiHost, port: cfg.apiPort, logger, corsOrigins: cfg.corsOrigins, blocks: o.sites ? { deployRoot: deployRootFrom({ deployRoot: o.deployRoot }, cfg) } : undefined });
+        if (builtIn && o.api) api = await listenApi({ db: opened.db, host: cfg.apiHost, port: cfg.apiPort, logger, corsOrigins: cfg.corsOrigins, blocks: o.sites ? { deployRoot: deployRootFrom({ deployRoot: o.deployRoot }, cfg) } : undefined, embed: cfg.embed });
         if (api) unpublish = publishApiAddress(cfg, api.origin);
         if (builtIn && o.sites) {
           const deployRoot = deployRootFrom({ deployRoot: o.deployRoot }, cfg);
@@ -150,7 +154,7 @@ Meanwhile, in another terminal:
           fs.mkdirSync(deployRoot, { recursive: true });
           // Sites first, so they answer at once; the builder fills them in the background.
           const sitePort = o.sitePort ?? cfg.sitePort;
-          sites = await startNodeSites({ db: opened.db, deployRoot, nodeKeys, host: cfg.apiHost, basePort: sitePort, logger, corsOrigins: cfg.corsOrigins });
+          sites = await startNodeSites({ db: opened.db, deployRoot, nodeKeys, host: cfg.apiHost, basePort: sitePort, logger, corsOrigins: cfg.corsOrigins, embed: cfg.embed });
           worker = await startBlocksWorker({
             db: opened.db, deployRoot, nodeKeys, logger, syncComponents: !joined,
             // Synced content arrives in whole batches (one apply transaction per pull), so a joined
@@ -159,6 +163,18 @@ Meanwhile, in another terminal:
             onDeploy: (d) => err(`  ${d.status === 'failed' ? color.red('✗') : color.green('✓')} ${d.nodeKey}/${d.app}: ${d.status} in ${ms(d.ms)}${d.error ? ` — ${d.error}` : ''}\n`),
           });
           if (socket) socketActivity = wakeOnChanges(opened.db, worker);
+        }
+        if (builtIn && o.memory) {
+          memory = await startMemoryWorker(opened.db, {
+            embedder: createEmbedder(cfg.embed), apiKey: cfg.embed.apiKey, timeoutMs: cfg.embed.timeoutMs, logger,
+            onError: (m) => err(`  ${color.red('✗')} memory: ${m} ${color.dim('(retrying)')}\n`),
+          });
+          // Writes through the socket notify no listener here: look at the queue after them.
+          const wakeBuilder = socketActivity;
+          if (socket) socketActivity = () => {
+            wakeBuilder?.();
+            memory?.kick();
+          };
         }
         // A node that joined a master syncs in the background (sync.json in the home).
         const syncSettings = o.sync ? joined : undefined;
@@ -188,6 +204,7 @@ Meanwhile, in another terminal:
           lines.push(`  try:     robbieverse db query "SELECT * FROM robbieverse_meta.schema_migrations"${o.home ? ` --home ${o.home}` : ''}`);
         }
         if (api) lines.push(`  ${apiReadyLine(api)}`);
+        if (memory) lines.push(`  memory:  indexing with ${cfg.embed.provider}${cfg.embed.model ? ` ${cfg.embed.model}` : ''} in the background; robbieverse memory search "…"`);
         if (syncSettings) lines.push(`  sync:    node ${syncSettings.nodeKey} → ${redactMasterUrl(syncSettings.masterUrl)} (push on commit, pull on the master's hint and every ${Math.round(syncDaemon!.pullIntervalMs / 1000)} s)`);
         if (sites?.sites.length) {
           lines.push('  sites (each node\'s app, its API at /api on the same origin; built in the background):');
@@ -215,6 +232,7 @@ Meanwhile, in another terminal:
       } finally {
         unpublish?.();
         await syncDaemon?.stop().catch(() => {});
+        await memory?.stop().catch(() => {});
         await worker?.stop().catch(() => {});
         await sites?.close().catch(() => {});
         await api?.close().catch(() => {});
