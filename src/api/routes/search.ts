@@ -50,7 +50,7 @@ export async function searchRoutes(api: FastifyInstance, rc: RequestContext, o: 
     try {
       kinds = parseKinds(qs.in);
     } catch (e) {
-      throw badRequest((e as Error).message);
+      throw badRequest(`${(e as RobbieverseError).message}; ${(e as RobbieverseError).hint ?? ''}`.replace(/; $/, ''));
     }
     if (!qs.q.trim()) throw badRequest('q is empty: say what to look for');
     return run(req, qs.q, kinds, qs.limit, qs.mode);
