@@ -47,7 +47,8 @@ describe('built-in embedder', () => {
 });
 
 describe('Ollama', () => {
-  const ollama = (): Embedder => createEmbedder({ provider: 'ollama', url: server.url, model: 'nomic-embed-text', timeoutMs: 500 });
+  // Generous, so a loaded machine does not time out; the hang case uses a short one.
+  const ollama = (timeoutMs = 10_000): Embedder => createEmbedder({ provider: 'ollama', url: server.url, model: 'nomic-embed-text', timeoutMs });
 
   it('posts {model, input[]} to /api/embed with the nomic task prefixes and reads embeddings[][]', async () => {
     const e = ollama();
@@ -77,7 +78,7 @@ describe('Ollama', () => {
   for (const [fault, message, hint] of faults) {
     it(`${fault}: a clear E_EMBEDDER error`, async () => {
       server.fault = fault;
-      const err = await ollama().embed(['a', 'b'], 'document').catch((e) => e);
+      const err = await ollama(fault === 'hang' ? 500 : undefined).embed(['a', 'b'], 'document').catch((e) => e);
       expect(err.code).toBe('E_EMBEDDER');
       expect(err.message).toMatch(message);
       expect(err.hint).toMatch(hint);
@@ -93,7 +94,7 @@ describe('Ollama', () => {
 
   it('nothing listening: says so and how to start it', async () => {
     const port = await closedPort();
-    const e = createEmbedder({ provider: 'ollama', url: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
+    const e = createEmbedder({ provider: 'ollama', url: `http://127.0.0.1:${port}`, timeoutMs: 20_000 });
     const err = await e.embed(['x'], 'query').catch((x) => x);
     expect(err.code).toBe('E_EMBEDDER');
     expect(err.message).toContain(`cannot reach http://127.0.0.1:${port}/api/embed: ECONNREFUSED`);
@@ -102,7 +103,7 @@ describe('Ollama', () => {
 });
 
 describe('OpenAI-compatible', () => {
-  const openai = (apiKey = 'sk-test-key'): Embedder => createEmbedder({ provider: 'openai', url: `${server.url}/v1`, model: 'text-embedding-3-small', apiKey, timeoutMs: 500 });
+  const openai = (apiKey = 'sk-test-key', timeoutMs = 10_000): Embedder => createEmbedder({ provider: 'openai', url: `${server.url}/v1`, model: 'text-embedding-3-small', apiKey, timeoutMs });
 
   it('posts {model, input[], encoding_format} with the bearer key and orders data by index', async () => {
     const out = await openai().embed(['first text', 'second text', 'third text'], 'document');
@@ -128,7 +129,7 @@ describe('OpenAI-compatible', () => {
     server.fault = 'unknown-model';
     await expect(openai().embed(['x'], 'query')).rejects.toThrow(/404: The model `text-embedding-3-small` does not exist/);
     server.fault = 'hang';
-    await expect(openai().embed(['x'], 'query')).rejects.toThrow(/within 500 ms/);
+    await expect(openai('sk-test-key', 500).embed(['x'], 'query')).rejects.toThrow(/within 500 ms/);
   });
 
   it('bad settings are refused before any request', () => {

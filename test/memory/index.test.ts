@@ -104,7 +104,7 @@ describe(`memory index (${engineName})`, () => {
   });
 
   it('a provider failure stores nothing, leaves the rows queued with the error, and is retried', async () => {
-    const ollama = createEmbedder({ provider: 'ollama', url: server.url, model: 'fake-48', timeoutMs: 2000 });
+    const ollama = createEmbedder({ provider: 'ollama', url: server.url, model: 'fake-48', timeoutMs: 20_000 });
     server.fault = 'none';
     expect(await adoptEmbedder(db, ollama)).toBe('build-started');
     const queued = await count('SELECT count(*)::int AS n FROM memory.queue');
