@@ -145,6 +145,26 @@ async function textRanks(tx: Queryable, sources: Source[], language: string, que
   return rows.map((r) => ({ table: r.t, id: r.id, score: Number(r.score) }));
 }
 
+/**
+ * The nearest chunks of one model ($1: the query vector as text, $2: the source tables). With
+ * pgvector the ORDER BY is the expression of the model's partial HNSW index, so the planner can
+ * use it; without, an exact scan.
+ */
+export function vectorSql(model: string, dims: number, pgvector: boolean, limit: number): string {
+  const m = quoteLiteral(model);
+  if (pgvector) {
+    return `SELECT source_table AS t, source_id::text AS id, chunk_start AS start, 1 - d AS score FROM (
+              SELECT source_table, source_id, chunk_start, (embedding::vector(${dims})) <=> $1::vector(${dims}) AS d
+                FROM memory.chunks WHERE model_key = ${m} AND source_table = ANY($2)
+               ORDER BY (embedding::vector(${dims})) <=> $1::vector(${dims}) LIMIT ${limit}) c
+            ORDER BY d`;
+  }
+  return `SELECT source_table AS t, source_id::text AS id, chunk_start AS start, score FROM (
+            SELECT source_table, source_id, chunk_start, cosine_similarity(embedding, $1::real[]) AS score
+              FROM memory.chunks WHERE model_key = ${m} AND source_table = ANY($2)) c
+          WHERE score IS NOT NULL ORDER BY score DESC LIMIT ${limit}`;
+}
+
 async function vectorRanks(tx: Queryable, sources: Source[], model: string, qv: number[], depth: number, ef?: number): Promise<Ranked[]> {
   const { rows: meta } = await tx.query<{ dims: number; t: string }>(
     `SELECT (SELECT dimensions FROM embedding_models WHERE model_key = $1) AS dims,
@@ -156,26 +176,14 @@ async function vectorRanks(tx: Queryable, sources: Source[], model: string, qv: 
     throw new RobbieverseError('E_EMBEDDER', `the query embedding has ${qv.length} dimensions, model ${model} has ${dims}`, { hint: 'check the embedder settings' });
   }
   const tables = sources.map((s) => s.source_table);
-  const m = quoteLiteral(model);
-  let sql: string;
-  let vec: string;
-  if (meta[0]!.t === 'vector') {
-    vec = `[${qv.join(',')}]`;
+  const pgvector = meta[0]!.t === 'vector';
+  if (pgvector) {
     // Iterative scan: the index keeps producing candidates until the filters (organization,
     // privacy, tables) leave enough rows, instead of returning the few that survive one pass.
     await tx.exec(`SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = ${Math.max(10, Math.min(1000, Math.trunc(ef ?? 100)))}`);
-    sql = `SELECT source_table AS t, source_id::text AS id, chunk_start AS start, 1 - d AS score FROM (
-             SELECT source_table, source_id, chunk_start, (embedding::vector(${dims})) <=> $1::vector(${dims}) AS d
-               FROM memory.chunks WHERE model_key = ${m} AND source_table = ANY($2)
-              ORDER BY (embedding::vector(${dims})) <=> $1::vector(${dims}) LIMIT ${depth * 2}) c
-           ORDER BY d`;
-  } else {
-    vec = `{${qv.join(',')}}`;
-    sql = `SELECT source_table AS t, source_id::text AS id, chunk_start AS start, score FROM (
-             SELECT source_table, source_id, chunk_start, cosine_similarity(embedding, $1::real[]) AS score
-               FROM memory.chunks WHERE model_key = ${m} AND source_table = ANY($2)) c
-           WHERE score IS NOT NULL ORDER BY score DESC LIMIT ${depth * 2}`;
   }
+  const vec = pgvector ? `[${qv.join(',')}]` : `{${qv.join(',')}}`;
+  const sql = vectorSql(model, dims, pgvector, depth * 2);
   const { rows } = await tx.query<{ t: string; id: string; start: number; score: number }>(sql, [vec, tables]);
   // A row is as close as its closest chunk.
   const best = new Map<string, Ranked>();
