@@ -216,10 +216,22 @@ LANGUAGE sql AS $$ SELECT 0 $$;
 -- @end
 COMMENT ON FUNCTION memory.ensure_vector_indexes() IS 'Creates the missing HNSW index of the active and the building model on memory.chunks; returns how many. 0 without pgvector';
 
+-- How many vectors of a model the current organization holds (an index-only count, without the
+-- privacy policy's per-row cost): search uses an exact scan when that is small, since walking the
+-- HNSW graph for a few matching rows costs more than reading them.
+CREATE FUNCTION memory.org_vector_count(p_model text) RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT CASE WHEN app_current_org_id() IS NOT NULL
+              THEN (SELECT count(*) FROM memory.chunks WHERE org_id = app_current_org_id() AND model_key = p_model) END
+$$;
+COMMENT ON FUNCTION memory.org_vector_count(text) IS 'Vectors of a model in the current organization (app.org_id; NULL outside one): chooses exact or HNSW search';
+GRANT EXECUTE ON FUNCTION memory.org_vector_count(text) TO robbie_app;
+
 -- The built-in offline embedder (feature-hashed words and character trigrams): no download, the
 -- default when no provider is configured.
 INSERT INTO embedding_models (id, model_key, provider, dimensions, distance_metric, is_default, index_enabled)
 VALUES (reference_uuid('embedding_models', 'builtin-hashed-ngrams-512'), 'builtin-hashed-ngrams-512', 'builtin', 512, 'cosine', false, true)
 ON CONFLICT (model_key) DO NOTHING;
 
-REVOKE EXECUTE ON FUNCTION memory.enqueue(), memory.forget(), memory.ensure_text_indexes(), memory.ensure_vector_indexes() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION memory.enqueue(), memory.forget(), memory.ensure_text_indexes(), memory.ensure_vector_indexes(), memory.org_vector_count(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION memory.org_vector_count(text) TO robbie_app;
