@@ -79,6 +79,7 @@ export function checkQuery(text: string): string {
   const query = text.trim();
   if (!query) throw new RobbieverseError('E_USAGE', 'the search text is empty', { hint: 'example: robbieverse memory search "renewal pricing"' });
   if (query.length > 2000) throw new RobbieverseError('E_USAGE', 'the search text is longer than 2000 characters', { hint: 'search with the few words that matter' });
+  if (query.includes('\0')) throw new RobbieverseError('E_USAGE', 'the search text contains a NUL character', { hint: 'send plain text' });
   return query;
 }
 

@@ -31,6 +31,7 @@ describe(`memory search is tenant-safe (${engineName})`, () => {
     await add('alphaKb', `INSERT INTO knowledge_base (org_id, title, content) VALUES ($1, 'Zebra policy', 'how alpha handles zebra requests')`, [a]);
     await add('betaNote', `INSERT INTO sticky_notes (org_id, user_id, content) VALUES ($1, $2, 'zebra secret of beta')`, [b, b1.id]);
     await add('betaCode', `INSERT INTO code_blocks (org_id, user_id, session_id, file_path, language, content) VALUES ($1, $2, 's1', 'zebra.ts', 'typescript', 'export const zebra = 1')`, [b, b1.id]);
+    await add('betaPattern', `INSERT INTO learned_patterns (org_id, user_id, pattern_type, pattern_name, example_code, explanation) VALUES ($1, $2, 'error_handling', 'zebra retry', 'retry(zebra)', 'wrap zebra calls in a retry')`, [b, b1.id]);
     await adoptEmbedder(h.db, builtinEmbedder());
     await indexPending(h.db, { embedder: builtinEmbedder() });
   });
@@ -61,15 +62,27 @@ describe(`memory search is tenant-safe (${engineName})`, () => {
     expect(bad.body.error.message).toMatch(/"everything" is not something search can look in.*messages, notes, knowledge, code, patterns/);
     expect((await h.call('GET', '/api/search?q=%20', { token: tokens.a1 })).status).toBe(400);
     expect((await h.call('GET', '/api/search?q=zebra')).status).toBe(401);
+    // Query text is data, never SQL or tsquery syntax.
+    for (const q of [`zebra'); DROP TABLE sticky_notes; --`, 'zebra & | ! :* ( \\', 'ü'.repeat(2000)]) {
+      const r = await h.call('GET', `/api/search?q=${encodeURIComponent(q)}`, { token: tokens.a1 });
+      expect(r.status, q).toBe(200);
+    }
+    expect((await h.call('GET', `/api/search?q=${'x'.repeat(2001)}`, { token: tokens.a1 })).status).toBe(400);
+    const nul = await h.call('GET', `/api/search?q=${encodeURIComponent('zebra\u0000')}&mode=text`, { token: tokens.a1 });
+    expect(nul.status).toBe(400);
+    expect(nul.body.error.message).toMatch(/NUL character/);
+    expect((await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM sticky_notes')).rows[0]!.n).toBe(3);
   });
 
   it('API: code search covers code of the own organization only', async () => {
     const r = await h.call('GET', '/api/code/search?q=zebra', { token: tokens.b1 });
     expect(r.status).toBe(200);
     expect(r.body.hits.map((x: { id: string }) => x.id)).toEqual([ids.betaCode]);
-    expect(r.body.patterns).toEqual([]);
+    expect(r.body.patterns.map((x: { id: string }) => x.id)).toEqual([ids.betaPattern]);
+    expect(r.body.patterns[0]).toMatchObject({ table: 'learned_patterns', title: 'zebra retry', vector_rank: 1 });
     const a = await h.call('GET', '/api/code/search?q=zebra', { token: tokens.a1 });
     expect(a.body.hits).toEqual([]);
+    expect(a.body.patterns).toEqual([]);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { RobbieverseError } from '../../errors.js';
 import { activeEmbedder, readState } from '../../memory/models.js';
-import { embedQuery, KINDS, MODES, parseKinds, searchMemory, type Kind, type Mode } from '../../memory/search.js';
+import { checkQuery, embedQuery, KINDS, MODES, parseKinds, searchMemory, type Kind, type Mode } from '../../memory/search.js';
 import { ApiError, badRequest } from '../errors.js';
 import type { RequestContext } from '../request-context.js';
 
@@ -26,6 +26,11 @@ const query = (extra: Record<string, unknown> = {}) => ({
 /** Memory search for signed-in users, inside their organization and under its privacy rules. */
 export async function searchRoutes(api: FastifyInstance, rc: RequestContext, o: SearchRouteOptions = {}): Promise<void> {
   const run = async (req: Parameters<RequestContext['run']>[0], q: string, kinds: Kind[], limit: number, mode: Mode) => {
+    try {
+      checkQuery(q);
+    } catch (e) {
+      throw badRequest(`${(e as RobbieverseError).message}; ${(e as RobbieverseError).hint ?? ''}`.replace(/; $/, ''));
+    }
     // The credential is checked first; the query is embedded between the two transactions, so
     // no session waits on the provider and nobody unauthenticated makes it work.
     const state = await rc.run(req, 'viewer', (tx) => readState(tx));
@@ -52,7 +57,6 @@ export async function searchRoutes(api: FastifyInstance, rc: RequestContext, o: 
     } catch (e) {
       throw badRequest(`${(e as RobbieverseError).message}; ${(e as RobbieverseError).hint ?? ''}`.replace(/; $/, ''));
     }
-    if (!qs.q.trim()) throw badRequest('q is empty: say what to look for');
     return run(req, qs.q, kinds, qs.limit, qs.mode);
   });
 
@@ -64,7 +68,6 @@ export async function searchRoutes(api: FastifyInstance, rc: RequestContext, o: 
     },
   }, async (req) => {
     const qs = req.query as { q: string; limit: number; mode: Mode; patterns: number };
-    if (!qs.q.trim()) throw badRequest('q is empty: say what to look for');
     const code = await run(req, qs.q, ['code'], qs.limit, qs.mode);
     const patterns = qs.patterns > 0 ? (await run(req, qs.q, ['patterns'], qs.patterns, code.model ? 'vector' : 'text')).hits : [];
     return { ...code, patterns };
