@@ -2,6 +2,7 @@
  * Search is tenant-safe: a member of organization A never finds B's rows, nor another member's
  * private rows, through the API or the CLI — the same rows, the same word in all of them.
  */
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinEmbedder } from '../../src/memory/embedders.js';
 import { adoptEmbedder } from '../../src/memory/models.js';
@@ -142,5 +143,19 @@ describe(`memory search through the CLI (${engineName})`, () => {
     const kinds = await runCli(['memory', 'search', 'zebra', '--org', 'Beta', '--in', 'files', ...target.args]);
     expect(kinds.code).toBe(2);
     expect(kinds.stderr).toMatch(/"files" is not something search can look in/);
+  });
+
+  it('an embedder that cannot be reached: a clear error, exit 1, and the index as it was', async () => {
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => srv.close(() => r()));
+    const r = await runCli(['memory', 'index', '--provider', 'ollama', '--embed-url', `http://127.0.0.1:${port}`, ...target.args]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`ollama embedder: cannot reach http://127.0.0.1:${port}/api/embed: ECONNREFUSED`));
+    expect(r.stderr).toMatch(/hint: start it \(ollama serve\)/);
+    const s = json(await runCli(['memory', 'status', '--json', ...target.args]));
+    expect(s.state).toMatchObject({ active_model: 'builtin-hashed-ngrams-512', building_model: null });
+    expect(s.sources.find((x: { table: string }) => x.table === 'sticky_notes').indexed).toEqual({ 'builtin-hashed-ngrams-512': 3 });
   });
 });
