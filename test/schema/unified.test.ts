@@ -184,7 +184,9 @@ describe(`the unified schema (${engineName})`, () => {
     expect(await q(`SELECT count(*)::int AS n FROM simulation_templates`)).toBe(4);
     expect(await q(`SELECT count(*)::int AS n FROM engagement_rules`)).toBe(10);
     expect(await q(`SELECT count(*)::int AS n FROM personality_settings WHERE user_id IS NULL`)).toBe(1);
-    expect(await q(`SELECT count(*)::int AS n FROM embedding_models`)).toBe(4);
+    // the seed's four, and the built-in embedder's model (migration 046)
+    expect(await q(`SELECT count(*)::int AS n FROM embedding_models`)).toBe(5);
+    expect(await q(`SELECT count(*)::int AS n FROM embedding_models WHERE model_key = 'builtin-hashed-ngrams-512' AND dimensions = 512`)).toBe(1);
     expect(await q(`SELECT count(*)::int AS n FROM users`)).toBe(0);
   });
 });
