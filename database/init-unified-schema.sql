@@ -36,7 +36,7 @@ DECLARE bad text;
 BEGIN
   SELECT string_agg(m.name, ', ' ORDER BY m.version) INTO bad
     FROM robbieverse_meta.schema_migrations m
-   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', 'b4d4a3decac0e01de4352b90e6b888eb1a8cb59256ab2b924f15275a48b03ae7'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'), (33, '033-sync-retention', '8fc98c0ffe12bf959b6a38928961969cc26fe70b1849a4d60a143976486b143d'), (34, '034-sync-set-apply', '102aa3f1e9a0247072e8ab15b91bac70b9224a9c8041d8f95b18a9a56406574f'), (37, '037-sync-hint', 'c0b050f36c62424a6effe6bbf2b7bc63a2dbe0e0e8c97cf12ba6652cd0d21776'), (38, '038-component-library', '8d8846b22cf9bbd7200b4e006e39f8c45beac26e3e82f62739ca16f54124a67e'), (39, '039-blocks-over-sync', '3aad6b46fabc0e3b0efe4902be3a39d2c906a113674934fe0925cf7abd519b28'), (40, '040-page-block-order', '94a463adb7d21563589b0c7e2966af095b4e9b7602e1d2f5a07ca675e86461f1'), (41, '041-sync-overview', 'b2dceb0b4440da48f301dd8b7e7bc5af2eb99a912786082515c2227080664f38'), (43, '043-sync-purge-horizon', '8f854cd4370aa0cb8414c534d0197f272c4c6aa382204c984a7badbb1da824e7'), (44, '044-sync-concurrent-join', '30e8d484ff72ca81704370545092a93268a6c95e1865fb712c90fd775750b02e'), (45, '045-sync-organization-scope', 'c9989ae3e075713fe30f0165d8736057a542674d32662ce90cd7dbd7be099f93'), (46, '046-memory-index', '9c715de6de441168003e73eb193b8443799f501ea61c6cfcf2a9862d2ee8e25b'));
+   WHERE (m.version, m.name, m.checksum) NOT IN (VALUES (0, '000-extensions', '82eadf9ee698b24b92185cb808dc1ec66d622f484ca1d554992a72db225d8afa'), (1, '001-core', 'ed9f819664cd823ef1dfebfbd67ea8d82bee4876c94f938de712bf13e89fe8cc'), (2, '002-tenancy', 'a42d66aee1ad83e111cb9112d2c48f6d54e978c1358d81290bab07235b8d504a'), (3, '003-audit-log', '561b7fab49c62e1266d56611a644d86fa2e3a6f32b75d491ca4ffc00598f97c9'), (4, '004-towns', '4d235ee1e78725a029e2bcfa577f2a5ce9de3e60ebfd0dc1c5ca16655634d510'), (5, '005-rbac-privacy', '5845a4253d6d2434a0cf1d6411abe6fa0635fdb2a62a3a4763a92b48bb237ff3'), (6, '006-robbieblocks-cms', '49f17314a16845b3d0a0615f6b49a61c1e459189a52ac0eaad6811f0d54724d6'), (7, '007-service-tables', '56c5629dcec05ac3ab85853a4d10fc9a1f07fae96c57f41a639efebf1f1aa90c'), (8, '008-sync-infrastructure', '8a5ce173305dc6a48bf6d5414be3bf36ad6fd7744f7a45665ef29b542468ba58'), (9, '009-vectors-rag', 'c8c0532e1c3d9be8d36a44234a081525a4bf30b3b8ac448e9e569f51b74641c4'), (10, '010-business', '15d9dcb9a2b46e710ebe9ea71184a69a96dc005528764882e3b6bfb80a0716be'), (11, '011-productivity', '12b8f954b7ed9253b5861bc9600ec945a2bb5a5c929888f25d1d68c918f25809'), (12, '012-ai-state', 'ddec46c9544e171041be552e5df25d50e1c7be3c54d1e6cc6920ab1ea5303e73'), (13, '013-conversations', '3a735c9e3bb1143a93fde96c8f48042fcade310da30e96eb8d271ee5caa17dcb'), (14, '014-memory', 'a20a2402ca3e337f229bc18b5ccca855544b19a6c3082934266f73385fc8b2d7'), (15, '015-communication', '81b3b76a65287669d007f9e4d9999acb8dc885fa51f68ea29e5139e7b67462f0'), (16, '016-slack', '806004c6fcce7c21395aee0bdf4659c0deaa6001ea3a3674c43c54f200e71dd5'), (17, '017-interactions', '6b9697637bab25552eb00cd6ed01e571b38bf5674eef5cd1d524a7eb249a72ed'), (18, '018-testpilot', '1dac2edae5a16b0d1fd56df531349303248fd8059825e4a8205f6c94ea126a2a'), (19, '019-data-sharing', '276c399fb1668597c686d5f19f69c7d1c57a581a1b2a329814a8221eab624c64'), (20, '020-google-workspace', '838cc91666ec0f5cd5a1e91b1b001298aaf51a53bbd846fd25f19e3c65b5be45'), (21, '021-crm-sync', 'a5eb82adfb0a0e79f6a630b660cd694b68dcc8308ca391f0058c93ffaeab4709'), (22, '022-linkedin', '40b0e2ace4da0424388bd94db4a57ed3974fb9b2a224cc235b9d9ec30c8c1f3e'), (23, '023-ai-usage', 'c58d255be67f081214bcc75bc5e1253e01ef249eb8d8700bd3693d863afc9428'), (24, '024-business-intelligence', '8b4b729120239eb85ed23fe7812ad2e4c4a25bc5d0bae3ac0c1c44509ff2dbba'), (25, '025-code-memory', '067dbaa897a015356611fef45a06ad1db45a3beda48a3f9d01c6cbf542c3e0ce'), (26, '026-indexes-policies', '4c0d65514afe08b12a5b09d4664b9e6701f646ea2c8cbc9cc4227f296a1cdca9'), (27, '027-seed-data', 'fca2b79d0187ae2f7b26c437e8119abc4f566bc2e28e21ab5e49410586e821d9'), (28, '028-api-access', '05e8f0cdc817cdad4bf424bbf428bf9d298100720090906524509a4b5bac3e84'), (29, '029-account-safety', '6de67f86bf926774708c339e9d2cee5d96147650b3d2b5e969481e04ecbc0d4b'), (30, '030-operators', 'e511519c72c5f9f87ea0947b2f402d34715c28391338d00fee0a714e3924876a'), (31, '031-sync-engine', 'b4d4a3decac0e01de4352b90e6b888eb1a8cb59256ab2b924f15275a48b03ae7'), (32, '032-sync-status', '3e094284dd8ebad326c6e569352bc05fe7ba0225180499c0ef92a70d51ddaac5'), (33, '033-sync-retention', '8fc98c0ffe12bf959b6a38928961969cc26fe70b1849a4d60a143976486b143d'), (34, '034-sync-set-apply', '102aa3f1e9a0247072e8ab15b91bac70b9224a9c8041d8f95b18a9a56406574f'), (37, '037-sync-hint', 'c0b050f36c62424a6effe6bbf2b7bc63a2dbe0e0e8c97cf12ba6652cd0d21776'), (38, '038-component-library', '8d8846b22cf9bbd7200b4e006e39f8c45beac26e3e82f62739ca16f54124a67e'), (39, '039-blocks-over-sync', '3aad6b46fabc0e3b0efe4902be3a39d2c906a113674934fe0925cf7abd519b28'), (40, '040-page-block-order', '94a463adb7d21563589b0c7e2966af095b4e9b7602e1d2f5a07ca675e86461f1'), (41, '041-sync-overview', 'b2dceb0b4440da48f301dd8b7e7bc5af2eb99a912786082515c2227080664f38'), (43, '043-sync-purge-horizon', '8f854cd4370aa0cb8414c534d0197f272c4c6aa382204c984a7badbb1da824e7'), (44, '044-sync-concurrent-join', '30e8d484ff72ca81704370545092a93268a6c95e1865fb712c90fd775750b02e'), (45, '045-sync-organization-scope', 'c9989ae3e075713fe30f0165d8736057a542674d32662ce90cd7dbd7be099f93'), (46, '046-memory-index', 'bb7a84a86d2fe39f287e2c949931648969e03bf80fb29fbdbebaa8ecba7b397c'));
   IF bad IS NOT NULL THEN
     RAISE EXCEPTION 'robbieverse: applied migrations differ from this bundle: %', bad
       USING HINT = 'run robbieverse db status against this database; nothing was changed';
@@ -10314,25 +10314,25 @@ CREATE TABLE memory.sources (
   town_expr     text    NOT NULL,
   watch_columns text[]  NOT NULL
 );
-COMMENT ON TABLE memory.sources IS 'Indexed tables: kind (the --in name), resource type for grants, SQL expressions over the row for title, text, privacy, owner and town, and the columns whose change re-indexes a row';
+COMMENT ON TABLE memory.sources IS 'Indexed tables: kind (the --in name), resource type for grants, SQL expressions over the row for title, text, privacy, owner and town, and the columns whose change re-indexes a row (org_id among them: a row moved to another organization, or given one by the legacy backfill)';
 
 INSERT INTO memory.sources VALUES
   ('messages', 'messages', 'message', 'NULL::text', 'content', 'privacy_level', 'user_id', 'NULL::uuid',
-   '{content,privacy_level,user_id}'),
+   '{org_id,content,privacy_level,user_id}'),
   ('sticky_notes', 'notes', 'sticky_note', 'title', $$coalesce(title, '') || E'\n' || content$$, 'privacy_level', 'user_id', 'town_id',
-   '{title,content,privacy_level,user_id,town_id}'),
+   '{org_id,title,content,privacy_level,user_id,town_id}'),
   ('knowledge_base', 'knowledge', 'knowledge_base', 'title',
    $$title || E'\n' || coalesce(summary, '') || E'\n' || content$$, 'privacy_level', 'user_id', 'town_id',
-   '{title,summary,content,privacy_level,user_id,town_id}'),
+   '{org_id,title,summary,content,privacy_level,user_id,town_id}'),
   ('documents', 'knowledge', 'document', 'filename', $$coalesce(filename, '') || E'\n' || coalesce(content_extracted, '')$$,
-   'privacy_level', 'user_id', 'town_id', '{filename,content_extracted,privacy_level,user_id,town_id}'),
+   'privacy_level', 'user_id', 'town_id', '{org_id,filename,content_extracted,privacy_level,user_id,town_id}'),
   ('code_messages', 'code', 'code_message', 'NULL::text', 'content', $$'team'::text$$, 'NULL::uuid', 'NULL::uuid',
-   '{content}'),
+   '{org_id,content}'),
   ('code_blocks', 'code', 'code_block', 'file_path', $$file_path || E'\n' || content$$, $$'team'::text$$, 'user_id', 'NULL::uuid',
-   '{file_path,content,user_id}'),
+   '{org_id,file_path,content,user_id}'),
   ('learned_patterns', 'patterns', 'learned_pattern', 'pattern_name',
    $$pattern_name || E'\n' || coalesce(explanation, '') || E'\n' || example_code$$, $$'team'::text$$, 'user_id', 'NULL::uuid',
-   '{pattern_name,explanation,example_code,user_id}');
+   '{org_id,pattern_name,explanation,example_code,user_id}');
 
 CREATE TABLE memory.state (
   id                  boolean     NOT NULL DEFAULT true PRIMARY KEY CHECK (id),
@@ -10402,6 +10402,11 @@ GRANT SELECT ON memory.chunks, memory.sources, memory.state TO robbie_app;
 CREATE FUNCTION memory.enqueue() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
+  -- A legacy row has no organization until the upgrade's backfill gives it one; the upgrade
+  -- queues the backfilled rows in bulk afterwards (memory requeue), not row by row here.
+  IF NEW.org_id IS NULL OR current_setting('robbieverse.backfill', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
   INSERT INTO memory.queue (source_table, source_id, org_id) VALUES (TG_TABLE_NAME, NEW.id, NEW.org_id)
   ON CONFLICT (source_table, source_id) DO UPDATE
     SET org_id = EXCLUDED.org_id, queued_at = clock_timestamp(), not_before = now(), attempts = 0,
@@ -10429,8 +10434,9 @@ BEGIN
     EXECUTE format('CREATE TRIGGER memory_enqueue AFTER INSERT OR UPDATE OF %s ON public.%I FOR EACH ROW EXECUTE FUNCTION memory.enqueue()',
                    (SELECT string_agg(quote_ident(c), ', ') FROM unnest(s.watch_columns) c), s.source_table);
     EXECUTE format('CREATE TRIGGER memory_forget AFTER DELETE ON public.%I FOR EACH ROW EXECUTE FUNCTION memory.forget()', s.source_table);
-    -- Rows that exist already (an upgraded database) are indexed by the first indexer run.
-    EXECUTE format('INSERT INTO memory.queue (source_table, source_id, org_id) SELECT %L, id, org_id FROM public.%I',
+    -- Rows that exist already (an upgraded database) are indexed by the first indexer run; legacy
+    -- rows still without an organization are queued when the upgrade's backfill sets it.
+    EXECUTE format('INSERT INTO memory.queue (source_table, source_id, org_id) SELECT %L, id, org_id FROM public.%I WHERE org_id IS NOT NULL',
                    s.source_table, s.source_table);
   END LOOP;
 END
@@ -10518,7 +10524,7 @@ REVOKE EXECUTE ON FUNCTION memory.enqueue(), memory.forget(), memory.ensure_text
 GRANT EXECUTE ON FUNCTION memory.org_vector_count(text) TO robbie_app;
 
 ;
-INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (46, '046-memory-index', '9c715de6de441168003e73eb193b8443799f501ea61c6cfcf2a9862d2ee8e25b');
+INSERT INTO robbieverse_meta.schema_migrations (version, name, checksum) VALUES (46, '046-memory-index', 'bb7a84a86d2fe39f287e2c949931648969e03bf80fb29fbdbebaa8ecba7b397c');
 COMMIT;
 \endif
 

@@ -33,25 +33,25 @@ CREATE TABLE memory.sources (
   town_expr     text    NOT NULL,
   watch_columns text[]  NOT NULL
 );
-COMMENT ON TABLE memory.sources IS 'Indexed tables: kind (the --in name), resource type for grants, SQL expressions over the row for title, text, privacy, owner and town, and the columns whose change re-indexes a row';
+COMMENT ON TABLE memory.sources IS 'Indexed tables: kind (the --in name), resource type for grants, SQL expressions over the row for title, text, privacy, owner and town, and the columns whose change re-indexes a row (org_id among them: a row moved to another organization, or given one by the legacy backfill)';
 
 INSERT INTO memory.sources VALUES
   ('messages', 'messages', 'message', 'NULL::text', 'content', 'privacy_level', 'user_id', 'NULL::uuid',
-   '{content,privacy_level,user_id}'),
+   '{org_id,content,privacy_level,user_id}'),
   ('sticky_notes', 'notes', 'sticky_note', 'title', $$coalesce(title, '') || E'\n' || content$$, 'privacy_level', 'user_id', 'town_id',
-   '{title,content,privacy_level,user_id,town_id}'),
+   '{org_id,title,content,privacy_level,user_id,town_id}'),
   ('knowledge_base', 'knowledge', 'knowledge_base', 'title',
    $$title || E'\n' || coalesce(summary, '') || E'\n' || content$$, 'privacy_level', 'user_id', 'town_id',
-   '{title,summary,content,privacy_level,user_id,town_id}'),
+   '{org_id,title,summary,content,privacy_level,user_id,town_id}'),
   ('documents', 'knowledge', 'document', 'filename', $$coalesce(filename, '') || E'\n' || coalesce(content_extracted, '')$$,
-   'privacy_level', 'user_id', 'town_id', '{filename,content_extracted,privacy_level,user_id,town_id}'),
+   'privacy_level', 'user_id', 'town_id', '{org_id,filename,content_extracted,privacy_level,user_id,town_id}'),
   ('code_messages', 'code', 'code_message', 'NULL::text', 'content', $$'team'::text$$, 'NULL::uuid', 'NULL::uuid',
-   '{content}'),
+   '{org_id,content}'),
   ('code_blocks', 'code', 'code_block', 'file_path', $$file_path || E'\n' || content$$, $$'team'::text$$, 'user_id', 'NULL::uuid',
-   '{file_path,content,user_id}'),
+   '{org_id,file_path,content,user_id}'),
   ('learned_patterns', 'patterns', 'learned_pattern', 'pattern_name',
    $$pattern_name || E'\n' || coalesce(explanation, '') || E'\n' || example_code$$, $$'team'::text$$, 'user_id', 'NULL::uuid',
-   '{pattern_name,explanation,example_code,user_id}');
+   '{org_id,pattern_name,explanation,example_code,user_id}');
 
 CREATE TABLE memory.state (
   id                  boolean     NOT NULL DEFAULT true PRIMARY KEY CHECK (id),
@@ -121,6 +121,11 @@ GRANT SELECT ON memory.chunks, memory.sources, memory.state TO robbie_app;
 CREATE FUNCTION memory.enqueue() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
+  -- A legacy row has no organization until the upgrade's backfill gives it one; the upgrade
+  -- queues the backfilled rows in bulk afterwards (memory requeue), not row by row here.
+  IF NEW.org_id IS NULL OR current_setting('robbieverse.backfill', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
   INSERT INTO memory.queue (source_table, source_id, org_id) VALUES (TG_TABLE_NAME, NEW.id, NEW.org_id)
   ON CONFLICT (source_table, source_id) DO UPDATE
     SET org_id = EXCLUDED.org_id, queued_at = clock_timestamp(), not_before = now(), attempts = 0,
@@ -148,8 +153,9 @@ BEGIN
     EXECUTE format('CREATE TRIGGER memory_enqueue AFTER INSERT OR UPDATE OF %s ON public.%I FOR EACH ROW EXECUTE FUNCTION memory.enqueue()',
                    (SELECT string_agg(quote_ident(c), ', ') FROM unnest(s.watch_columns) c), s.source_table);
     EXECUTE format('CREATE TRIGGER memory_forget AFTER DELETE ON public.%I FOR EACH ROW EXECUTE FUNCTION memory.forget()', s.source_table);
-    -- Rows that exist already (an upgraded database) are indexed by the first indexer run.
-    EXECUTE format('INSERT INTO memory.queue (source_table, source_id, org_id) SELECT %L, id, org_id FROM public.%I',
+    -- Rows that exist already (an upgraded database) are indexed by the first indexer run; legacy
+    -- rows still without an organization are queued when the upgrade's backfill sets it.
+    EXECUTE format('INSERT INTO memory.queue (source_table, source_id, org_id) SELECT %L, id, org_id FROM public.%I WHERE org_id IS NOT NULL',
                    s.source_table, s.source_table);
   END LOOP;
 END

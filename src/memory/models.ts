@@ -121,7 +121,7 @@ export async function requeueAll(q: Queryable): Promise<number> {
   let n = 0;
   for (const s of sources) {
     const r = await q.query(
-      `INSERT INTO memory.queue (source_table, source_id, org_id) SELECT $1, id, org_id FROM public.${quoteTable(s.source_table)}
+      `INSERT INTO memory.queue (source_table, source_id, org_id) SELECT $1, id, org_id FROM public.${quoteTable(s.source_table)} WHERE org_id IS NOT NULL
        ON CONFLICT (source_table, source_id) DO UPDATE SET not_before = now(), attempts = 0, last_error = NULL, last_error_at = NULL`,
       [s.source_table],
     );

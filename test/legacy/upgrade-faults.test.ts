@@ -46,6 +46,9 @@ describe(`legacy upgrade: kill -9 during the backfill (${engineName})`, () => {
       expect(await checksums(db)).toEqual(before);
       const n = await db.query<{ n: number; nulls: number }>(`SELECT count(*)::int AS n, count(*) FILTER (WHERE org_id IS NULL)::int AS nulls FROM messages`);
       expect(n.rows[0]).toEqual({ n: before.find((c) => c.table === 'messages')!.rows, nulls: 0 });
+      // Every backfilled message waits for the memory indexer, once.
+      const queued = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM memory.queue WHERE source_table = 'messages'`);
+      expect(queued.rows[0]!.n).toBe(n.rows[0]!.n);
     } finally {
       await db.close();
     }

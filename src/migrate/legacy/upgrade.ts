@@ -9,6 +9,7 @@ import { migrate, type MigrateEvent } from '../runner.js';
 import { rowHash, setChecksumSession, tableChecksum, type TableChecksum } from './checksum.js';
 import { AURORA_SIGNATURE, detectDatabaseState } from './detect.js';
 import { addLegacyUserKeys } from './user-keys.js';
+import { requeueAll } from '../../memory/models.js';
 
 /** SCHEMA.md's Default Organization: every legacy row belongs to it. */
 export const DEFAULT_ORG_ID = '00000000-0000-4000-8000-000000000001';
@@ -378,6 +379,9 @@ export async function upgradeLegacy(db: Db, opts: UpgradeOptions): Promise<Upgra
             after = last;
           }
         }
+        // The memory index skips the backfill's row-by-row updates: the rows that now have an
+        // organization are queued for embedding in one statement per table instead.
+        await requeueAll(s);
         return { backfilled };
       });
 
