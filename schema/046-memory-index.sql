@@ -234,10 +234,14 @@ COMMENT ON FUNCTION memory.org_vector_count(text) IS 'Vectors of a model in the 
 GRANT EXECUTE ON FUNCTION memory.org_vector_count(text) TO robbie_app;
 
 -- The built-in offline embedder (feature-hashed words and character trigrams): no download, the
--- default when no provider is configured.
+-- default when no provider is configured. Reference data with the same id in every database: on
+-- a sync node (where embedding_models is written by the applier only) it is written as the
+-- applier would, and nowhere is it captured as a change.
+SELECT set_config('robbieverse.sync_applying', 'on', true);
 INSERT INTO embedding_models (id, model_key, provider, dimensions, distance_metric, is_default, index_enabled)
 VALUES (reference_uuid('embedding_models', 'builtin-hashed-ngrams-512'), 'builtin-hashed-ngrams-512', 'builtin', 512, 'cosine', false, true)
 ON CONFLICT (model_key) DO NOTHING;
+SELECT set_config('robbieverse.sync_applying', 'off', true);
 
 REVOKE EXECUTE ON FUNCTION memory.enqueue(), memory.forget(), memory.ensure_text_indexes(), memory.ensure_vector_indexes(), memory.org_vector_count(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION memory.org_vector_count(text) TO robbie_app;
