@@ -13,7 +13,7 @@ export interface ViteResult {
 export const LOG_TAIL = 8_000;
 
 /** The build runners in blocks/toolchain/. */
-export type ToolchainRunner = 'vite-runner.mjs';
+export type ToolchainRunner = 'vite-runner.mjs' | 'vendor-runner.mjs';
 
 export interface RunnerOptions {
   /** The child's working directory, HOME and TMPDIR (a scratch directory of this build). */
@@ -60,7 +60,17 @@ export function runToolchain(runner: ToolchainRunner, args: string[], o: RunnerO
   });
 }
 
+/** What an app imports from the shared vendor build (vendor.ts) instead of bundling it. */
+export interface VendorImports {
+  /** Specifier → URL the built app imports it from. */
+  paths: Record<string, string>;
+  /** Specifier → the names its vendor module exports. */
+  exports: Record<string, string[]>;
+  /** URLs the page preloads. */
+  preload: string[];
+}
+
 /** Runs Vite in production mode on a generated project, in a child process (vite-runner.mjs). */
-export function runViteBuild(projectDir: string, outDir: string, opts: { timeoutMs?: number } = {}): Promise<ViteResult> {
-  return runToolchain('vite-runner.mjs', [projectDir, outDir], { workDir: projectDir, expect: [path.join(outDir, 'index.html')], timeoutMs: opts.timeoutMs });
+export function runViteBuild(projectDir: string, outDir: string, vendor: VendorImports, opts: { timeoutMs?: number } = {}): Promise<ViteResult> {
+  return runToolchain('vite-runner.mjs', [projectDir, outDir, JSON.stringify(vendor)], { workDir: projectDir, expect: [path.join(outDir, 'index.html')], timeoutMs: opts.timeoutMs });
 }
