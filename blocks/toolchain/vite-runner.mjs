@@ -32,7 +32,7 @@ const vendorImports = {
   name: 'robbieblocks-vendor-imports',
   enforce: 'post',
   transform(code, id) {
-    if (!specs.some((s) => code.includes(`'${s}'`) || code.includes(`"${s}"`))) return null;
+    if (!/\.[cm]?[jt]sx?$/.test(id.split('?')[0]) || !specs.some((s) => code.includes(`'${s}'`) || code.includes(`"${s}"`))) return null;
     for (const n of this.parse(code).body) {
       const spec = n.source?.value;
       if (!specs.includes(spec) || (n.type !== 'ImportDeclaration' && n.type !== 'ExportNamedDeclaration')) continue;
