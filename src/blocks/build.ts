@@ -12,6 +12,7 @@ import { recordDeploy, markDeploying } from './record.js';
 import { directoryBytes, newReleaseId, publishRelease, pruneReleases, readCurrent, stagingDir, withdrawCurrent } from './releases.js';
 import { readSnapshot } from './snapshot.js';
 import { validateSnapshot } from './validate.js';
+import { copyVendor, ensureVendor, vendorImports, VendorBuildError, vendorUrlDir } from './vendor.js';
 import { BUILDER_VERSION, toolchainHash } from './version.js';
 import { LOG_TAIL, runViteBuild } from './vite-build.js';
 
@@ -68,9 +69,10 @@ function firstLines(s: string, n: number): string {
 }
 
 /**
- * Builds and deploys one claimed deploy (BLOCKS.md §3.2): snapshot → validate → hash → generate
- * → Vite → atomic switch → record. Never throws for a build problem: the deploy row says what
- * happened. Infrastructure errors are retried with backoff; validation errors are final.
+ * Builds and deploys one claimed deploy (BLOCKS.md §3.2): snapshot → validate → hash → vendor
+ * modules (built once per toolchain) → generate → Vite → atomic switch → record. Never throws for
+ * a build problem: the deploy row says what happened. Infrastructure errors are retried with
+ * backoff; validation errors are final.
  */
 export async function runDeploy(db: Db, job: DeployJob, o: BuildOptions): Promise<DeployOutcome> {
   const t0 = Date.now();
@@ -138,13 +140,24 @@ async function attemptDeploy(db: Db, job: DeployJob, o: BuildOptions, t0: number
   const staging = stagingDir(paths, releaseId);
   try {
     const tBuild = Date.now();
+    const { vendor, built } = await steps.run('vendor', async () => {
+      try {
+        return await ensureVendor(o.deployRoot, { scratchRoot: o.scratchRoot });
+      } catch (e) {
+        const err = new Error(e instanceof VendorBuildError ? e.message : `cannot build the vendor modules: ${(e as Error).message}`) as Error & { buildLog?: string };
+        err.buildLog = steps.log() + '\n' + (e instanceof VendorBuildError ? e.buildLog : ((e as Error).stack ?? String(e)));
+        throw err;
+      }
+    });
+    steps.lines.push(`vendor ${vendorUrlDir(vendor)}: ${built ? 'built now' : 'already built'} (${vendor.dir})`);
     const gen = await steps.run('generate', () => generateProject(scratch, snap));
-    const vite = await steps.run('vite', () => runViteBuild(scratch, staging));
+    const vite = await steps.run('vite', () => runViteBuild(scratch, staging, vendorImports(vendor)));
     if (!vite.ok) {
       const err = new Error(`vite build failed: ${firstLines(vite.log.split(/error/i).slice(1).join('error') || vite.log, 3).slice(0, 500)}`) as Error & { buildLog?: string };
       err.buildLog = steps.log() + '\n' + vite.log;
       throw err;
     }
+    copyVendor(vendor, staging);
     const buildMs = Date.now() - tBuild;
     const tDeploy = Date.now();
     await markDeploying(db, job.id);

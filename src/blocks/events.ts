@@ -21,6 +21,6 @@ export type BlocksEvent =
   | { type: 'reconnect' }
   | { type: 'error'; where: string; error: string };
 
-export type BuildStep = 'snapshot' | 'validate' | 'hash' | 'generate' | 'vite' | 'deploy' | 'record';
+export type BuildStep = 'snapshot' | 'validate' | 'hash' | 'vendor' | 'generate' | 'vite' | 'deploy' | 'record';
 
 export type BlocksEventHandler = (e: BlocksEvent) => void;

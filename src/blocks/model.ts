@@ -6,6 +6,11 @@ export type Zone = (typeof ZONES)[number];
 
 /** Packages generated code may import (§3.8); all are pre-installed and pinned. */
 export const ALLOWED_DEPENDENCIES = ['react', 'react-dom', 'react-router-dom'] as const;
+/**
+ * Modules every app imports from one shared vendor build (vendor.ts) instead of bundling its own
+ * copy; other allowed subpaths (react-dom/server, …) are bundled and use these.
+ */
+export const VENDOR_MODULES = ['react', 'react/jsx-runtime', 'react-dom', 'react-dom/client', 'react-router-dom'] as const;
 /** The small client runtime every app gets (auth token, API calls, login panel). */
 export const RUNTIME_MODULE = '@robbieblocks/runtime';
 

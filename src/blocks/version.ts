@@ -5,7 +5,7 @@ import path from 'node:path';
 import { libraryDir } from './paths.js';
 
 /** Bumped when the generated project's shape changes, so every release is rebuilt once. */
-export const BUILDER_VERSION = 'robbieblocks-builder/1.1.0';
+export const BUILDER_VERSION = 'robbieblocks-builder/1.2.0';
 
 /** The packages a generated app is built with; they come pre-installed with the toolkit. */
 export const TOOLCHAIN_PACKAGES = ['vite', '@vitejs/plugin-react', 'react', 'react-dom', 'react-router-dom'] as const;
