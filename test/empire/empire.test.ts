@@ -335,18 +335,19 @@ describe.skipIf(!hasChromium)(
       const onMaster = await waitFor(async () => {
         const { rows } = await master.db!.query<{ org_id: string }>('SELECT org_id FROM sticky_notes WHERE content = $1', [text]);
         return rows[0] ? { at: Date.now(), org: rows[0].org_id } : undefined;
-      }, 'the note on the master', 10_000);
+      }, 'the note on the master', 20_000);
       const onAurora = await waitFor(async () => {
         const { rows } = await aurora.db!.query<{ n: number }>('SELECT count(*)::int AS n FROM sticky_notes WHERE content = $1', [text]);
         return rows[0]!.n ? Date.now() : undefined;
-      }, 'the note on aurora-town', 10_000);
+      }, 'the note on aurora-town', 20_000);
       await page.close();
       console.log(`note: browser → master ${onMaster.at - t0} ms (includes the browser's round trip), master → aurora-town ${onAurora - onMaster.at} ms`);
       expect(onMaster.org).toBe(orgA);
       // Behaviour, not timing (the figures are bench/empire.ts's and printed above): the note moves
-      // on the push and the master's hint, not on the five-minute pull.
-      expect(onMaster.at - t0).toBeLessThan(5_000);
-      expect(onAurora - onMaster.at).toBeLessThan(5_000);
+      // on the push and the master's hint, not on the five-minute pull. (Bounds with room for a
+      // loaded CI machine: master → aurora-town once took 5.9 s there.)
+      expect(onMaster.at - t0).toBeLessThan(15_000);
+      expect(onAurora - onMaster.at).toBeLessThan(15_000);
 
       // aurora-town's page shows it after sign-in, light blue
       const light = await open(`${site(aurora, 'code')}/notes`);
